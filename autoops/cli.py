@@ -1,0 +1,161 @@
+"""The ``autoops`` command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="AutoOps: a research environment for autonomous DevOps agents.", no_args_is_help=True)
+env_app = typer.Typer(help="The CI build simulator: scenarios, exact optimum, baselines, replays.", no_args_is_help=True)
+app.add_typer(env_app, name="env")
+console = Console()
+
+ScenarioOption = typer.Option("BuildPipeline", "--scenario", "-s", help="Scenario name, Gymnasium id or YAML file (see `autoops env list`).")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def _model(name: str):
+    from autoops.envs import BuildModel, ScenarioError, get_scenario
+
+    try:
+        return BuildModel(get_scenario(name))
+    except ScenarioError as err:
+        _fail(str(err))
+
+
+@env_app.command("list")
+def env_list() -> None:
+    """Show every scenario, its Gymnasium id, and the build configurations (actions)."""
+    from autoops.envs import N_ACTIONS, describe_action, load_all
+
+    table = Table(title="Scenarios (configs/scenarios/)")
+    for column in ("name", "gymnasium id", "toolchain", "description"):
+        table.add_column(column)
+    for sc in load_all().values():
+        table.add_row(sc.name, sc.env_id, sc.toolchain, sc.description)
+    console.print(table)
+    actions = Table(title="Actions: one build configuration each")
+    actions.add_column("id", justify="right")
+    actions.add_column("description")
+    for a in range(N_ACTIONS):
+        actions.add_row(str(a), describe_action(a))
+    console.print(actions)
+
+
+def solution_table(solution, all_static: bool = False) -> Table:
+    table = Table(title=f"{solution.scenario}: exact long-run figures per build")
+    for column in ("policy", "mean reward", "duration min", "cost $", "failure rate", "regret"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    rows = solution.table() if all_static else solution.table()[:4]
+    for s in rows:
+        table.add_row(s.policy, f"{s.mean_reward:.3f}", f"{s.mean_duration_minutes:.2f}", f"{s.mean_cost_usd:.3f}", f"{s.failure_rate:.3f}", f"{s.regret:.2%}")
+    return table
+
+
+@env_app.command("solve")
+def env_solve(
+    scenario: str = ScenarioOption,
+    all_static: bool = typer.Option(False, "--all-static", help="Also list every static configuration."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Solve a scenario exactly (relative value iteration, mean reward per build) and compare
+    the optimum with the baselines: uniform random, the tuned heuristic, every static configuration.
+
+    Regret is relative: (optimal mean reward - policy's) / |optimal mean reward|.
+    """
+    from autoops.planning import solve_scenario
+
+    solution = solve_scenario(_model(scenario))
+    if as_json:
+        print(json.dumps([s.as_dict() for s in solution.table()], indent=1))
+    else:
+        console.print(solution_table(solution, all_static))
+
+
+@env_app.command("run")
+def env_run(
+    scenario: str = ScenarioOption,
+    policy: str = typer.Option("optimal", help="optimal, heuristic, best-static, random or static:N."),
+    builds: int = typer.Option(200, min=1, help="How many builds to simulate."),
+    seed: int = typer.Option(0, help="Seed of the simulator (and of a random policy)."),
+    record: Path = typer.Option(None, help="Write the episode record (JSON) here, for `autoops env replay`."),
+) -> None:
+    """Simulate builds with a policy and print the outcome; optionally save a replayable record."""
+    from autoops.envs.replay import run_episode
+    from autoops.planning import named_policy
+
+    model = _model(scenario)
+    try:
+        actions = named_policy(model, policy)
+    except ValueError as err:
+        _fail(str(err))
+    episode = run_episode(model.scenario, actions, builds, seed, policy)
+    failures = sum(b.status == "failure" for b in episode.builds)
+    console.print(
+        f"{model.scenario.name}, policy {policy}, seed {seed}: {builds} builds, {failures} failed "
+        f"({failures / builds:.1%}), mean reward {episode.mean_reward:.3f}"
+    )
+    if record:
+        episode.save(record)
+        console.print(f"record written to {record}; check it with `autoops env replay {record}`")
+
+
+@env_app.command("replay")
+def env_replay(file: Path = typer.Argument(..., help="An episode record written by `autoops env run --record`.")) -> None:
+    """Re-run a recorded episode from its seed and actions; report every build that differs."""
+    from autoops.envs import ScenarioError
+    from autoops.envs.replay import EpisodeRecord, replay
+
+    try:
+        record = EpisodeRecord.load(file)
+        mismatches = replay(record)
+    except (ValueError, ScenarioError) as err:
+        _fail(str(err))
+    if mismatches:
+        for line in mismatches[:20]:
+            console.print(f"[red]mismatch[/red] {line}")
+        console.print(f"{len(mismatches)} mismatches in {len(record.builds)} builds")
+        raise typer.Exit(1)
+    console.print(f"replayed {len(record.builds)} builds of {record.scenario} (seed {record.seed}): identical")
+
+
+@app.command()
+def demo(
+    scenario: str = ScenarioOption,
+    builds: int = typer.Option(20, min=1, help="Builds to simulate with the optimal policy."),
+    seed: int = typer.Option(0, help="Seed of the simulator."),
+) -> None:
+    """The simulator demo: the exact optimum against the baselines, then a short run of builds
+    chosen by the optimal policy, printing each failure as the monitor and optimizer see it."""
+    from autoops.envs import BuildPipelineEnv, describe_action
+    from autoops.planning import solve_scenario
+
+    model = _model(scenario)
+    solution = solve_scenario(model)
+    console.print(solution_table(solution))
+    env = BuildPipelineEnv(model.scenario)
+    env.reset(seed=seed)
+    failures = 0
+    for _ in range(builds):
+        action = int(solution.optimal_policy[env.state_index])
+        _, reward, _, _, info = env.step(action)
+        if info["status"] == "failure":
+            failures += 1
+            monitor = {k: info[k] for k in ("status", "failure_category", "duration_minutes", "cost_usd")}
+            monitor["error_log"] = info["error_log"].splitlines()[-1]
+            console.print(f"[Monitor]  -> {monitor}", markup=False)
+            next_action = int(solution.optimal_policy[env.state_index])
+            console.print(f"[Optimizer] -> {{'action_id': {next_action}, 'action_description': '{describe_action(next_action)}'}}", markup=False)
+    console.print(f"{builds} builds, {failures} failed; the exact failure rate of this policy is {solution.optimal.failure_rate:.1%}")
+
+
+if __name__ == "__main__":
+    app()

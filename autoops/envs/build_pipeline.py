@@ -1,0 +1,140 @@
+"""``BuildPipelineEnv``: one step is one CI build of one commit."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from autoops.envs.categories import OUTCOMES
+from autoops.envs.logs import render_log
+from autoops.envs.model import N_ACTIONS, N_STATES, OBS_SIZE, BuildModel, State, describe_action
+from autoops.envs.scenario import Scenario, get_scenario
+
+_BATCH = 4096  # random draws are made in batches: per-draw calls would dominate a step
+
+
+class BuildPipelineEnv(gym.Env):
+    """A project's CI builds, one build per step, calibrated to published CI studies.
+
+    STATE (latent, discrete, fully observed): five binary factors and the last outcome.
+        large_change   the commit touches many modules (longer compile and tests, more memory)
+        deps_changed   the commit changes the dependency manifest (cache partly stale)
+        cache_warm     a dependency/image cache from an earlier build is stored
+        pool_high      the shared runner pool is loaded (queues, rate limits, slow runners)
+        disk_high      the persistent workspace is nearly full (incremental builds fill it)
+        last_outcome   success, or the failure category of the previous build (failures cluster)
+      2**5 * 11 = 352 states. The observation is a float32 vector of size 16: the five factors
+      (0 or 1), then the last outcome one-hot over ``OUTCOMES`` (index 0 = success).
+
+    ACTIONS (Discrete(32)): a build configuration, five on/off knobs; the action id is the sum
+      of 2**i over the knobs that are on: 1 cache, 2 large runner, 4 shard tests,
+      8 retry failed tests, 16 clean build. ``describe_action(1) == "use cache"``.
+
+    REWARD: -(duration_weight * minutes + cost_weight * dollars + failure_weight * failed), the
+      weights per scenario (default 1 per minute, 10 per dollar, 20 per failed build). The
+      objective is the mean reward per build (average reward); episodes are truncated at the
+      scenario's ``episode_length`` and never terminate.
+
+    INFO: ``status`` ("success" or "failure"), ``failure_category`` (a taxonomy id or None),
+      ``duration_minutes``, ``cost_usd``, ``action_description``, ``state_index``, and on a failure
+      ``error_log``, a log excerpt as the build's tools would print it.
+
+    REFERENCE: the exact model is ``env.unwrapped.model`` (``BuildModel``); ``autoops.planning``
+      solves it. Calibration: Beller, Gousios, Zaidman, MSR 2017 (about 20% of builds fail);
+      Ghaleb, da Costa, Zou, EMSE 2019 (10-minute builds, caching shortens them); Google's
+      reports on flaky tests (a few percent of test runs). See ``configs/scenarios/default.yaml``.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, scenario: str | Scenario = "BuildPipeline", render_mode: str | None = None):
+        self.scenario = scenario if isinstance(scenario, Scenario) else get_scenario(scenario)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.model = BuildModel(self.scenario)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32)
+        self.action_space = spaces.Discrete(N_ACTIONS)
+        self._next_state_cdf = np.cumsum(self.model.transitions, axis=-1)
+        self._initial_cdf = np.cumsum(self.model.initial_distribution)
+        self._descriptions = [describe_action(a) for a in range(N_ACTIONS)]
+        self._state = 0
+        self._uniforms = self._noise = np.empty(0)
+        self._draw = _BATCH
+        self._last_info: dict[str, Any] = {}
+
+    @property
+    def state(self) -> State:
+        return State.from_index(self._state)
+
+    @property
+    def state_index(self) -> int:
+        return self._state
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._log_rng = random.Random(int(self.np_random.integers(2**63)))
+        self._draw = _BATCH  # drop draws made under an earlier seed
+        if options and "state_index" in options:
+            self._state = int(options["state_index"])
+            State.from_index(self._state)  # checks the range
+        else:
+            self._state = self._sample(self._initial_cdf)
+        self._last_info = {"state_index": self._state}
+        return self.model.observations[self._state].copy(), dict(self._last_info)
+
+    def _uniform_and_noise(self) -> tuple[float, float]:
+        if self._draw >= _BATCH:
+            self._uniforms = self.np_random.random(_BATCH)
+            sigma = self.scenario.stages.duration_noise
+            self._noise = np.exp(sigma * self.np_random.standard_normal(_BATCH) - sigma**2 / 2)  # mean 1
+            self._draw = 0
+        i = self._draw
+        self._draw += 1
+        return self._uniforms[i], self._noise[i]
+
+    def _sample(self, cdf: np.ndarray) -> int:
+        u, _ = self._uniform_and_noise()
+        return min(int(cdf.searchsorted(u, side="right")), len(cdf) - 1)
+
+    def step(self, action):
+        a = int(action)
+        if not 0 <= a < N_ACTIONS:
+            raise ValueError(f"action {action!r} is outside the action space Discrete({N_ACTIONS})")
+        s = self._state
+        u, noise = self._uniform_and_noise()
+        cdf = self._next_state_cdf[s, a]
+        s2 = min(int(cdf.searchsorted(u, side="right")), N_STATES - 1)
+        outcome = s2 % len(OUTCOMES)  # the next state records this build's outcome
+        model = self.model
+        minutes = float(model.duration[s, a, outcome] * noise)
+        dollars = float(model.cost[s, a, outcome] * noise)
+        w = self.scenario.reward
+        reward = -(w.duration_weight * minutes + w.cost_weight * dollars + (w.failure_weight if outcome else 0.0))
+        info = {
+            "status": "failure" if outcome else "success",
+            "failure_category": OUTCOMES[outcome] if outcome else None,
+            "duration_minutes": minutes,
+            "cost_usd": dollars,
+            "action_description": self._descriptions[a],
+            "state_index": s2,
+        }
+        if outcome:
+            info["error_log"] = render_log(OUTCOMES[outcome], self.scenario.toolchain, self._log_rng)
+        self._state = s2
+        self._last_info = info
+        return model.observations[s2].copy(), reward, False, False, info
+
+    def render(self):
+        if self.render_mode == "ansi":
+            info = self._last_info
+            line = f"[{self.scenario.name}] {self.state.describe()}"
+            if "status" in info:
+                line += f" | {info['action_description']}: {info['status']}"
+                line += f" {info['failure_category'] or ''} {info['duration_minutes']:.1f} min ${info['cost_usd']:.3f}"
+            return line
+        return None

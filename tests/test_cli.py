@@ -1,0 +1,66 @@
+import json
+
+from typer.testing import CliRunner
+
+from autoops.cli import app
+from autoops.envs.replay import EpisodeRecord
+
+runner = CliRunner()
+
+
+def test_env_list_shows_scenarios_and_actions():
+    result = runner.invoke(app, ["env", "list"])
+    assert result.exit_code == 0, result.output
+    for text in ("AutoOps/JvmMonorepo-v0", "AutoOps/BuildPipeline-v0", "use cache"):
+        assert text in result.output
+
+
+def test_env_solve_prints_the_table_and_json():
+    result = runner.invoke(app, ["env", "solve", "--scenario", "NodeWebapp"])
+    assert result.exit_code == 0, result.output
+    for text in ("optimal", "heuristic", "best static", "uniform random", "regret"):
+        assert text in result.output
+    rows = json.loads(runner.invoke(app, ["env", "solve", "-s", "NodeWebapp", "--json"]).output)
+    assert rows[0]["policy"] == "optimal" and rows[0]["regret"] == 0
+    assert len(rows) == 4 + 32
+
+
+def test_unknown_scenario_is_a_clear_error_not_a_traceback():
+    result = runner.invoke(app, ["env", "solve", "--scenario", "Nope"])
+    assert result.exit_code == 2
+    assert "unknown scenario 'Nope'" in result.output and "Traceback" not in result.output
+
+
+def test_run_record_and_replay_round_trip(tmp_path):
+    path = tmp_path / "episode.json"
+    result = runner.invoke(app, ["env", "run", "-s", "PythonLibrary", "--policy", "random", "--builds", "300", "--seed", "5", "--record", str(path)])
+    assert result.exit_code == 0, result.output
+    record = EpisodeRecord.load(path)
+    assert len(record.builds) == 300 and record.seed == 5 and len(set(record.actions)) > 10
+    result = runner.invoke(app, ["env", "replay", str(path)])
+    assert result.exit_code == 0 and "identical" in result.output, result.output
+
+
+def test_replay_reports_a_tampered_record(tmp_path):
+    path = tmp_path / "episode.json"
+    runner.invoke(app, ["env", "run", "--builds", "50", "--record", str(path)])
+    data = json.loads(path.read_text())
+    data["builds"][7]["duration_minutes"] += 1.0
+    data["builds"][9]["status"] = "success" if data["builds"][9]["status"] == "failure" else "failure"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["env", "replay", str(path)])
+    assert result.exit_code == 1
+    assert "build 7: duration_minutes" in result.output and "build 9: status" in result.output
+
+
+def test_replay_of_a_file_that_is_not_a_record(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("[1, 2]")
+    result = runner.invoke(app, ["env", "replay", str(path)])
+    assert result.exit_code == 2 and "not an episode record" in result.output
+
+
+def test_demo_runs_and_prints_the_seed_lines():
+    result = runner.invoke(app, ["demo", "--builds", "60", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "[Monitor]  -> {" in result.output and "[Optimizer] -> {'action_id':" in result.output
