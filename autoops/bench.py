@@ -41,21 +41,26 @@ def _best_seconds(fn, repeats: int = 3) -> float:
 
 
 def bench_env(steps: int = 200_000) -> dict:
-    """Raw ``env.step`` throughput (unwrapped env, random actions) and exact-solve times."""
+    """Raw ``env.step`` throughput (unwrapped env, random actions), with the error logs rendered
+    (the default) and without them (``error_logs=False``, what a training loop can use), and
+    exact-solve times."""
     result = {"machine": _machine(), "step_throughput": {}, "solve_seconds": {}, "target": {
         "steps_per_second": 100_000, "solve_seconds": 1.0}}
     actions = np.random.default_rng(0).integers(N_ACTIONS, size=steps).tolist()
     for name, scenario in load_all().items():
-        env = BuildPipelineEnv(scenario)
+        result["step_throughput"][name] = {}
+        for logs in (True, False):
+            env = BuildPipelineEnv(scenario, error_logs=logs)
 
-        def run():
-            env.reset(seed=0)
-            step = env.step
-            for a in actions:
-                step(a)
+            def run():
+                env.reset(seed=0)
+                step = env.step
+                for a in actions:
+                    step(a)
 
-        seconds = _best_seconds(run)
-        result["step_throughput"][name] = {"steps": steps, "seconds": seconds, "steps_per_second": steps / seconds}
+            seconds = _best_seconds(run)
+            result["step_throughput"][name]["with_error_logs" if logs else "without_error_logs"] = {
+                "steps": steps, "seconds": seconds, "steps_per_second": steps / seconds}
         result["solve_seconds"][name] = {
             "build_model": _best_seconds(lambda: BuildModel(scenario)),
             "solve_optimal": _best_seconds(lambda: solve(env.model)),

@@ -3,6 +3,9 @@ from pathlib import Path
 
 import pytest
 
+# Wide enough that rich's tables never wrap the ids the CLI tests look for.
+os.environ.setdefault("COLUMNS", "200")
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

@@ -106,3 +106,14 @@ def test_knobs_move_the_failures_they_should():
     assert model.outcome_probs[full_disk, 1 + 16, o("disk_full")] == 0 < model.outcome_probs[full_disk, 1, o("disk_full")]
     flaky = State(0, 0, 1, 0, 0, o("flaky_test")).index
     assert model.outcome_probs[flaky, 1 + 8, o("flaky_test")] < 0.5 * model.outcome_probs[flaky, 1, o("flaky_test")]
+
+
+def test_turning_error_logs_off_keeps_the_outcomes():
+    def run(logs):
+        env = BuildPipelineEnv("PythonLibrary", error_logs=logs)
+        env.reset(seed=9)
+        steps = [env.step(a % N_ACTIONS) for a in range(500)]
+        assert any("error_log" in info for *_, info in steps) == logs
+        return [(reward, info["failure_category"], info["duration_minutes"]) for _, reward, _, _, info in steps]
+
+    assert run(True) == run(False)

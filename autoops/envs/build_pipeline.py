@@ -41,7 +41,8 @@ class BuildPipelineEnv(gym.Env):
 
     INFO: ``status`` ("success" or "failure"), ``failure_category`` (a taxonomy id or None),
       ``duration_minutes``, ``cost_usd``, ``action_description``, ``state_index``, and on a failure
-      ``error_log``, a log excerpt as the build's tools would print it.
+      ``error_log``, a log excerpt as the build's tools would print it (unless ``error_logs=False``;
+      the logs draw from their own seeded stream, so outcomes are the same either way).
 
     REFERENCE: the exact model is ``env.unwrapped.model`` (``BuildModel``); ``autoops.planning``
       solves it. Calibration: Beller, Gousios, Zaidman, MSR 2017 (about 20% of builds fail);
@@ -49,9 +50,12 @@ class BuildPipelineEnv(gym.Env):
       reports on flaky tests (a few percent of test runs). See ``configs/scenarios/default.yaml``.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, scenario: str | Scenario = "BuildPipeline", render_mode: str | None = None):
+    def __init__(self, scenario: str | Scenario = "BuildPipeline", render_mode: str | None = None, error_logs: bool = True):
+        """``error_logs=False`` leaves ``info["error_log"]`` out: rendering a log costs more than
+        the rest of a step, and a training loop that never reads it gets the same outcomes."""
+        self.error_logs = error_logs
         self.scenario = scenario if isinstance(scenario, Scenario) else get_scenario(scenario)
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
@@ -123,7 +127,7 @@ class BuildPipelineEnv(gym.Env):
             "action_description": self._descriptions[a],
             "state_index": s2,
         }
-        if outcome:
+        if outcome and self.error_logs:
             info["error_log"] = render_log(OUTCOMES[outcome], self.scenario.toolchain, self._log_rng)
         self._state = s2
         self._last_info = info
