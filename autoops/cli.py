@@ -9,7 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="AutoOps: a research environment for autonomous DevOps agents.", no_args_is_help=True)
+app = typer.Typer(
+    help="AutoOps: a research environment for autonomous DevOps agents.\n\n"
+    "Start with `autoops env list` (scenarios and build configurations), `autoops env solve -s JvmMonorepo` "
+    "(the exact optimum against the baselines) and `autoops demo`.",
+    no_args_is_help=True,
+)
 env_app = typer.Typer(help="The CI build simulator: scenarios, exact optimum, baselines, replays.", no_args_is_help=True)
 app.add_typer(env_app, name="env")
 console = Console()

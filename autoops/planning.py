@@ -164,6 +164,8 @@ def tune_heuristic(model: BuildModel) -> tuple[np.ndarray, int, dict[str, tuple[
             if trial_score > score:
                 rules, score = trial, trial_score
         if score > best[0]:
+            knobs = action_knobs(base)
+            rules = {failure: (knob, on) for failure, (knob, on) in rules.items() if knobs[knob] != on}  # drop no-ops
             best = (score, heuristic_policy(base, rules), base, rules)
     return best[1], best[2], best[3]
 
