@@ -26,6 +26,7 @@ def _machine() -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "cpus": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],  # other work on the machine slows every figure
         "processor": platform.processor() or platform.machine(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
