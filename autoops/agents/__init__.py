@@ -1,0 +1,1 @@
+"""The agents as plain Python objects; ``autoops.api`` serves them over HTTP."""

@@ -1,0 +1,65 @@
+"""The monitor agent: runs the CI build simulator and reports each build, counted in Prometheus."""
+
+from __future__ import annotations
+
+from autoops import metrics
+from autoops.envs import OUTCOMES, BuildPipelineEnv, ScenarioError, State, describe_action, get_scenario
+from autoops.envs.model import STATE_FACTORS, action_from_knobs
+
+DEFAULT_ACTION = action_from_knobs(cache=True)  # what a team without an optimizer typically runs
+
+
+class MonitorAgent:
+    """One running simulation per scenario; ``seed`` restarts it, so a seeded run is repeatable."""
+
+    def __init__(self, default_seed: int = 0):
+        self.default_seed = default_seed
+        self._envs: dict[str, BuildPipelineEnv] = {}
+        self._builds: dict[str, int] = {}
+
+    def _env(self, scenario: str, seed: int | None) -> BuildPipelineEnv:
+        name = get_scenario(scenario).name  # raises ScenarioError for an unknown name
+        if name not in self._envs or seed is not None:
+            env = self._envs.get(name) or BuildPipelineEnv(name)
+            env.reset(seed=self.default_seed if seed is None else seed)
+            self._envs[name], self._builds[name] = env, 0
+        return self._envs[name]
+
+    def state(self, scenario: str) -> dict:
+        env = self._env(scenario, None)
+        return self.describe_state(env.state_index) | {"observation": env.model.observations[env.state_index].tolist()}
+
+    @staticmethod
+    def describe_state(index: int) -> dict:
+        state = State.from_index(index)
+        return {"state_index": index, **{name: bool(getattr(state, name)) for name in STATE_FACTORS},
+                "last_outcome": OUTCOMES[state.last_outcome]}
+
+    def simulate(self, scenario: str = "BuildPipeline", action: int | None = None, seed: int | None = None) -> dict:
+        """Run one build; ``action`` defaults to the cache-on configuration most teams use."""
+        env = self._env(scenario, seed)
+        action = DEFAULT_ACTION if action is None else int(action)
+        _, reward, _, _, info = env.step(action)
+        name = env.scenario.name
+        self._builds[name] += 1
+        category = info["failure_category"]
+        metrics.BUILDS.labels(name, info["status"], category or "none").inc()
+        metrics.BUILD_DURATION.labels(name).observe(info["duration_minutes"] * 60)
+        metrics.BUILD_COST.labels(name).observe(info["cost_usd"])
+        return {
+            "scenario": name,
+            "build": self._builds[name],
+            "action_id": action,
+            "action_description": describe_action(action),
+            "status": info["status"],
+            "failure_category": category,
+            "duration_minutes": round(info["duration_minutes"], 4),
+            "cost_usd": round(info["cost_usd"], 5),
+            "reward": round(float(reward), 4),
+            "error_log": info.get("error_log"),
+            "next_state": self.describe_state(env.state_index),
+            "next_observation": env.model.observations[env.state_index].tolist(),
+        }
+
+
+__all__ = ["DEFAULT_ACTION", "MonitorAgent", "ScenarioError"]

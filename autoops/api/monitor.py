@@ -1,0 +1,61 @@
+"""The monitor agent's service: ``POST /simulate_build``, ``GET /metrics``, ``GET /healthz``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from autoops.agents.monitor import MonitorAgent
+from autoops.api.common import create_app, require_token
+from autoops.envs import N_ACTIONS, ScenarioError
+
+
+class SimulateBuildRequest(BaseModel):
+    scenario: str = Field("BuildPipeline", description="Scenario name or Gymnasium id (`autoops env list`).")
+    action: int | None = Field(None, ge=0, lt=N_ACTIONS, description="Build configuration id; default 1, 'use cache'.")
+    seed: int | None = Field(None, description="Restart this scenario's simulation with this seed.")
+
+
+class BuildState(BaseModel):
+    state_index: int
+    large_change: bool
+    deps_changed: bool
+    cache_warm: bool
+    pool_high: bool
+    disk_high: bool
+    last_outcome: str
+
+
+class BuildResult(BaseModel):
+    scenario: str
+    build: int = Field(description="Builds since the simulation of this scenario (re)started.")
+    action_id: int
+    action_description: str
+    status: str = Field(description="success or failure")
+    failure_category: str | None = Field(description="A taxonomy id when the build failed.")
+    duration_minutes: float
+    cost_usd: float
+    reward: float
+    error_log: str | None
+    next_state: BuildState
+    next_observation: list[float]
+
+
+def router(agent: MonitorAgent) -> APIRouter:
+    api = APIRouter(tags=["monitor"])
+
+    @api.post("/simulate_build", response_model=BuildResult, dependencies=[Depends(require_token)])
+    async def simulate_build(request: SimulateBuildRequest) -> dict:
+        """Run one simulated CI build and return its outcome and error log."""
+        try:
+            return agent.simulate(request.scenario, request.action, request.seed)
+        except ScenarioError as err:
+            raise HTTPException(404, str(err)) from None
+
+    return api
+
+
+def create_monitor_app(agent: MonitorAgent | None = None):
+    app = create_app("AutoOps monitor", "Simulates CI builds and exports their metrics.")
+    app.include_router(router(agent or MonitorAgent()))
+    return app

@@ -1,0 +1,37 @@
+"""The Prometheus metrics of every AutoOps agent, in one place so names and labels stay consistent.
+
+Conventions (prometheus.io/docs/practices/naming): base units (seconds, dollars), ``_total``
+counters, label values from small fixed sets (scenario names, taxonomy ids, action ids,
+generator names), never free text. All live in prometheus_client's default registry, so an app
+that runs several agents in one process serves them all on one ``/metrics``.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+BUILDS = Counter("autoops_builds_total", "Simulated CI builds.", ["scenario", "status", "failure_category"])
+BUILD_DURATION = Histogram(
+    "autoops_build_duration_seconds", "Wall-clock duration of a simulated build.", ["scenario"],
+    buckets=(60, 120, 300, 450, 600, 900, 1200, 1800, 2700, 3600),
+)
+BUILD_COST = Histogram(
+    "autoops_build_cost_dollars", "Runner cost of a simulated build.", ["scenario"],
+    buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+)
+ACTIONS = Counter("autoops_optimizer_actions_total", "Build configurations chosen by the optimizer.", ["scenario", "action"])
+RESPONDER_REQUESTS = Counter(
+    "autoops_responder_requests_total", "Responder suggestions by generator and outcome (suggested, declined, fallback).",
+    ["generator", "outcome"],
+)
+RESPONDER_LATENCY = Histogram(
+    "autoops_responder_latency_seconds", "Time to answer one suggestion request.", ["generator"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RETRIEVAL_SCORE = Histogram(
+    "autoops_responder_retrieval_score", "Score of the best retrieved incident.",
+    buckets=(0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.1, 0.5, 1.0),
+)
+RESPONDER_FALLBACKS = Counter("autoops_responder_fallbacks_total", "Generations that fell back to extractive.", ["reason"])
+RESPONDER_DECLINES = Counter("autoops_responder_declines_total", "Requests the responder declined to answer (no good match).")
+CONTROLLER_ITERATIONS = Counter("autoops_controller_iterations_total", "Monitor -> optimizer -> responder iterations.")
+AGENT_ERRORS = Counter("autoops_agent_errors_total", "Calls from the controller to an agent that failed.", ["agent"])
+AGENT_UP = Gauge("autoops_agent_up", "Whether the controller reached the agent on its last call (1) or not (0).", ["agent"])
