@@ -1,0 +1,31 @@
+"""Prometheus configuration and alert rules, checked by Debian's promtool."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+MONITORING = Path(__file__).resolve().parents[1] / "monitoring"
+
+
+def binary(name: str) -> str:
+    """A monitoring binary; missing is a skip on a laptop and a failure in CI (CI installs them)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian: apt-get install prometheus prometheus-alertmanager)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def test_prometheus_config_is_valid():
+    result = subprocess.run([binary("promtool"), "check", "config", str(MONITORING / "prometheus.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_rules_pass_their_unit_tests():
+    result = subprocess.run([binary("promtool"), "test", "rules", str(MONITORING / "tests" / "rules_test.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
