@@ -29,3 +29,8 @@ def test_prometheus_config_is_valid():
 def test_alert_rules_pass_their_unit_tests():
     result = subprocess.run([binary("promtool"), "test", "rules", str(MONITORING / "tests" / "rules_test.yml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alertmanager_config_is_valid():
+    result = subprocess.run([binary("amtool"), "check-config", str(MONITORING / "alertmanager.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
