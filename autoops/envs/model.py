@@ -74,6 +74,15 @@ class State:
         return ", ".join(words)
 
 
+def observation(state_index: int) -> np.ndarray:
+    """The observation of a state: the five factors (0 or 1), then the last outcome one-hot."""
+    state = State.from_index(state_index)
+    obs = np.zeros(OBS_SIZE, np.float32)
+    obs[: len(STATE_FACTORS)] = [getattr(state, name) for name in STATE_FACTORS]
+    obs[len(STATE_FACTORS) + state.last_outcome] = 1.0
+    return obs
+
+
 def action_knobs(action: int) -> dict[str, bool]:
     if not 0 <= action < N_ACTIONS:
         raise ValueError(f"action {action} is outside [0, {N_ACTIONS})")
@@ -258,11 +267,7 @@ class BuildModel:
 
     @cached_property
     def observations(self) -> np.ndarray:
-        """The observation of every state: the five factors, then the last outcome one-hot."""
-        obs = np.zeros((N_STATES, OBS_SIZE), np.float32)
-        for i in range(N_STATES):
-            s = State.from_index(i)
-            obs[i, : len(STATE_FACTORS)] = [getattr(s, name) for name in STATE_FACTORS]
-            obs[i, len(STATE_FACTORS) + s.last_outcome] = 1.0
+        """The observation of every state (row ``s`` is ``observation(s)``)."""
+        obs = np.stack([observation(i) for i in range(N_STATES)])
         obs.setflags(write=False)
         return obs

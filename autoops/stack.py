@@ -1,0 +1,168 @@
+"""``autoops stack up | down | status``: Prometheus, Alertmanager and the controller on loopback.
+
+The binaries are Debian's (``apt-get install prometheus prometheus-alertmanager``). Their
+configuration is rendered from ``monitoring/`` into the stack folder (``results/stack/`` by
+default) with the chosen ports, and their data, logs and PID files live there too, so several
+stacks on different ports and folders do not meet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MONITORING = ROOT / "monitoring"
+INSTALL_HINT = "install Debian's packages: sudo apt-get install prometheus prometheus-alertmanager"
+
+
+class StackError(RuntimeError):
+    """A binary is missing or a service did not come up; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    folder: Path = ROOT / "results" / "stack"
+    host: str = "127.0.0.1"
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
+    controller_port: int = 9000
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "controller": f"http://{self.host}:{self.controller_port}",
+            "prometheus": f"http://{self.host}:{self.prometheus_port}",
+            "alertmanager": f"http://{self.host}:{self.alertmanager_port}",
+        }
+
+    # -- configuration ------------------------------------------------------------------------
+    def render_configs(self, agent_targets: list[str] = ()) -> None:
+        """Write prometheus.yml, its rules, the agents' targets and alertmanager.yml with our ports."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        prom = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+        prom["rule_files"] = [str(MONITORING / rule) for rule in prom["rule_files"]]
+        prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [f"{self.host}:{self.alertmanager_port}"]
+        for job in prom["scrape_configs"]:
+            if job["job_name"] == "autoops-controller":
+                job["static_configs"][0]["targets"] = [f"{self.host}:{self.controller_port}"]
+            if job["job_name"] == "autoops-agents":
+                job["file_sd_configs"][0]["files"] = [str(self.folder / "agents.targets.json")]
+        (self.folder / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
+        (self.folder / "agents.targets.json").write_text(json.dumps([{"targets": list(agent_targets)}] if agent_targets else []))
+        am = yaml.safe_load((MONITORING / "alertmanager.yml").read_text())
+        for receiver in am["receivers"]:
+            for hook in receiver.get("webhook_configs", []):
+                hook["url"] = f"{self.urls['controller']}/alerts"
+        (self.folder / "alertmanager.yml").write_text(yaml.safe_dump(am, sort_keys=False))
+
+    def commands(self) -> dict[str, list[str]]:
+        prometheus, alertmanager = _binary("prometheus"), _binary("prometheus-alertmanager", "alertmanager")
+        return {
+            "prometheus": [
+                prometheus, f"--config.file={self.folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.folder / 'prometheus-data'}",
+                f"--web.listen-address={self.host}:{self.prometheus_port}", "--web.enable-lifecycle",
+            ],
+            "alertmanager": [
+                alertmanager, f"--config.file={self.folder / 'alertmanager.yml'}",
+                f"--storage.path={self.folder / 'alertmanager-data'}",
+                f"--web.listen-address={self.host}:{self.alertmanager_port}", "--cluster.listen-address=",
+            ],
+            "controller": [
+                sys.executable, "-m", "uvicorn", "autoops.api.main:app",
+                "--host", self.host, "--port", str(self.controller_port), "--log-level", "warning",
+            ],
+        }
+
+    # -- processes ----------------------------------------------------------------------------
+    def _pid(self, name: str) -> int | None:
+        """The PID of a running service of this stack, or None."""
+        try:
+            pid = int((self.folder / f"{name}.pid").read_text())
+        except (OSError, ValueError):
+            return None
+        try:  # reap it if it is our own child that exited, so it does not linger as a zombie
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return None
+        except ChildProcessError:
+            pass
+        try:
+            os.kill(pid, 0)
+            return pid
+        except OSError:
+            return None
+
+    def up(self, timeout_s: float = 60.0, env: dict | None = None) -> dict[str, str]:
+        """Start whatever is not running, then wait until Prometheus sees every target up."""
+        self.render_configs()
+        for name, command in self.commands().items():
+            if self._pid(name):
+                continue
+            log = open(self.folder / f"{name}.log", "ab")
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                       env={**os.environ, **(env or {})}, start_new_session=True)
+            (self.folder / f"{name}.pid").write_text(str(process.pid))
+        self.wait_until_up(timeout_s)
+        return self.urls
+
+    def wait_until_up(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        last = "not answering yet"
+        while time.monotonic() < deadline:
+            for name in ("prometheus", "alertmanager", "controller"):
+                if not self._pid(name):
+                    tail = (self.folder / f"{name}.log").read_text(errors="replace")[-1500:]
+                    raise StackError(f"{name} exited; the end of {self.folder / (name + '.log')}:\n{tail}")
+            try:
+                targets = httpx.get(f"{self.urls['prometheus']}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
+                alertmanager_ready = httpx.get(f"{self.urls['alertmanager']}/-/ready", timeout=2).status_code == 200
+                if targets and all(t["health"] == "up" for t in targets) and alertmanager_ready:
+                    return
+                last = ", ".join(f"{t['scrapeUrl']}: {t['health']}" for t in targets) or "no targets yet"
+            except (httpx.HTTPError, KeyError, ValueError) as err:
+                last = str(err)
+            time.sleep(0.5)
+        raise StackError(f"the stack did not come up within {timeout_s:.0f} s ({last}); logs are in {self.folder}")
+
+    def down(self) -> list[str]:
+        stopped = []
+        for name in ("controller", "alertmanager", "prometheus"):
+            pid = self._pid(name)
+            if pid:
+                os.killpg(pid, signal.SIGTERM)
+                for _ in range(50):
+                    if not self._pid(name):
+                        break
+                    time.sleep(0.1)
+                else:
+                    os.killpg(pid, signal.SIGKILL)
+                stopped.append(name)
+            (self.folder / f"{name}.pid").unlink(missing_ok=True)
+        return stopped
+
+    def status(self) -> dict[str, dict]:
+        return {name: {"running": self._pid(name) is not None, "pid": self._pid(name), "url": self.urls[name]}
+                for name in ("controller", "prometheus", "alertmanager")}
+
+
+def _binary(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise StackError(f"{names[0]} is not installed; {INSTALL_HINT}")
+
+
+def binaries_available() -> bool:
+    return all(shutil.which(n) for n in ("prometheus", "promtool")) and bool(shutil.which("prometheus-alertmanager") or shutil.which("alertmanager"))
