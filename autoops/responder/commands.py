@@ -1,0 +1,150 @@
+"""``autoops suggest`` and ``autoops eval-rag`` (registered in :mod:`autoops.cli`).
+
+Bad input (missing file, unreadable or empty input, a bad JSONL line) prints one clear message
+and exits with status 2, never a traceback. Input logs are redacted before anything is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+MAX_INPUT_BYTES = 50 * 1024 * 1024
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(2)
+
+
+def _read_input(file: Path | None) -> str:
+    if file is None or str(file) == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            _fail("no input: give a log FILE, or pipe a log on stdin (`... | autoops suggest`)")
+        text = sys.stdin.read()
+        source = "stdin"
+    else:
+        if not file.exists():
+            _fail(f"{file}: no such file")
+        if not file.is_file():
+            _fail(f"{file}: not a file")
+        if file.stat().st_size > MAX_INPUT_BYTES:
+            _fail(f"{file}: larger than {MAX_INPUT_BYTES // 2**20} MB; pass the failing part of the log")
+        try:
+            text = file.read_bytes().decode("utf-8", errors="replace")
+        except OSError as err:
+            _fail(f"{file}: cannot read: {err.strerror or err}")
+        source = str(file)
+    if not text.strip():
+        _fail(f"{source}: the input is empty")
+    return text
+
+
+def _responder(config: Path | None):
+    from autoops.responder.kb import KnowledgeBaseError
+    from autoops.responder.responder import ConfigError, Responder
+
+    try:
+        return Responder.from_config(config)
+    except (KnowledgeBaseError, ConfigError) as err:
+        _fail(str(err))
+    except RuntimeError as err:  # the embedding model cannot be loaded
+        _fail(str(err))
+
+
+ConfigOption = typer.Option(None, "--config", help="Responder config (default configs/responder.yaml).")
+
+
+def suggest_cmd(
+    file: Path = typer.Argument(None, help="Log file to diagnose; omit (or -) to read stdin.", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the suggestion as JSON."),
+    k: int = typer.Option(None, "--k", min=1, max=50, help="Incidents to retrieve (default from the config)."),
+    config: Path = ConfigOption,
+) -> None:
+    """Diagnose a CI/ops failure log: the matching incident, its root cause and the fix steps.
+
+    Answers "I don't know" when no incident of the knowledge base matches well enough."""
+    text = _read_input(file)
+    responder = _responder(config)
+    suggestion = responder.suggest(text, k=k)
+    if as_json:
+        print(json.dumps(suggestion.as_dict(), indent=1))
+        return
+    if suggestion.declined:
+        console.print(f"[yellow]No suggestion[/yellow] (confidence {suggestion.confidence:.2f})")
+        console.print(escape(suggestion.summary))
+    else:
+        console.print(
+            f"[bold]{escape(suggestion.category or '')}[/bold]  confidence {suggestion.confidence:.2f}  "
+            f"({suggestion.generator}, {suggestion.latency_ms:.0f} ms)"
+        )
+        console.print(escape(suggestion.summary))
+        console.print("\n[bold]Root cause[/bold]")
+        console.print(escape(suggestion.root_cause))
+        console.print("\n[bold]Fix[/bold]")
+        for number, step in enumerate(suggestion.fix_steps, start=1):
+            console.print(f"{number}. {escape(step)}")
+        console.print(f"\nIncidents: {', '.join(suggestion.incident_ids)}")
+    if suggestion.hits:
+        table = Table(title="Retrieved incidents", title_justify="left")
+        for column in ("score", "incident", "category", "bm25", "dense"):
+            table.add_column(column, justify="right" if column in ("score", "bm25", "dense") else "left",
+                             overflow="fold")
+        for hit in suggestion.hits:
+            table.add_row(f"{hit.score:.2f}", hit.incident_id, hit.category,
+                          str(hit.bm25_rank or "-"), str(hit.dense_rank or "-"))
+        console.print(table)
+
+
+def eval_rag_cmd(
+    cases: Path = typer.Option(..., "--cases", help="JSONL file: one {\"text\", \"category\"} object per line."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    config: Path = ConfigOption,
+) -> None:
+    """Evaluate retrieval on labelled cases: Recall@1/3/5, MRR@10, nDCG@10 and top-1 category
+    accuracy for BM25, dense and hybrid, plus the categories the hybrid confuses."""
+    from autoops.responder.evaluation import METRICS, CasesError, evaluate_retrieval, read_cases
+
+    try:
+        records = read_cases(cases)
+    except CasesError as err:
+        _fail(str(err))
+    responder = _responder(config)
+    try:
+        result = evaluate_retrieval(records, responder)
+    except CasesError as err:
+        _fail(f"{cases}: {err}")
+    if as_json:
+        print(json.dumps(result, indent=1))
+        return
+    table = Table(title=f"Retrieval on {cases} ({result['n']} cases; every incident of the case's category is relevant)")
+    table.add_column("method")
+    for metric in (*METRICS, "top1_accuracy"):
+        table.add_column(metric, justify="right")
+    for method, row in result["methods"].items():
+        table.add_row(method, *(f"{row[m]:.3f}" for m in (*METRICS, "top1_accuracy")))
+    console.print(table)
+    confused = [
+        (true, pred, count)
+        for true, preds in result["confusion"]["hybrid"].items()
+        for pred, count in preds.items()
+        if pred != true
+    ]
+    if confused:
+        conf = Table(title="Hybrid top-1 confusions (true -> predicted)", title_justify="left")
+        for column in ("true category", "predicted", "count"):
+            conf.add_column(column, justify="right" if column == "count" else "left")
+        for true, pred, count in sorted(confused, key=lambda x: (-x[2], x[0])):
+            conf.add_row(true, pred, str(count))
+        console.print(conf)
+    else:
+        console.print("hybrid: no top-1 confusions")

@@ -1,0 +1,252 @@
+"""Retrieval evaluation and the calibration of the decline threshold.
+
+``evaluate_retrieval(cases)`` ranks every case with BM25, dense and hybrid side by side and
+computes with ``ranx`` Recall@1/3/5, MRR@10 and nDCG@10, where every incident of the case's
+category is relevant (so Recall@k is at most k / #incidents of the category, e.g. 0.5 at k=1 for a
+category with two incidents), plus top-1 category accuracy and a confusion table
+(true category -> top-1 predicted category -> count).
+
+``calibrate_decline`` fits the hit-score model and the decline threshold on our own labelled
+queries (``knowledge_base/eval/queries.jsonl``, in domain) against :data:`UNRELATED_TEXTS`
+(plain English, developer chatter and logs that are not failures). Run it with
+``python -m autoops.responder.evaluation --calibrate``; it prints the values for
+``configs/responder.yaml``. Never calibrate on the held-out development cases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from autoops.responder.kb import PROJECT_ROOT
+
+METHODS = ("bm25", "dense", "hybrid")
+METRICS = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
+OWN_QUERIES = PROJECT_ROOT / "knowledge_base" / "eval" / "queries.jsonl"
+
+# Negatives for the decline calibration: none of them is a CI/ops failure. (The tests check the
+# decline on other sentences, so they do not merely replay the calibration.)
+UNRELATED_TEXTS: tuple[str, ...] = (
+    # plain English
+    "Could you send me the slides from yesterday's quarterly planning meeting?",
+    "The recipe calls for two cups of flour, a pinch of salt and three eggs.",
+    "We are going hiking in the mountains this weekend if the weather holds.",
+    "Please remember to water the plants on the balcony while I am away.",
+    "The museum reopens next month with a new exhibition on medieval maps.",
+    "My daughter's football team won the regional championship on Sunday.",
+    "What is the best way to learn to play the piano as an adult?",
+    "The train to Amsterdam was delayed by twenty minutes because of a signal fault.",
+    "Happy birthday! I hope you have a wonderful day with your family.",
+    "The library will be closed on Monday for the public holiday.",
+    "Our new office has a great view of the river and a small kitchen.",
+    "Can you recommend a good science fiction novel for a long flight?",
+    "The committee approved the budget for the community garden project.",
+    "I think the blue curtains would look better in the living room.",
+    "The quarterly sales figures were higher than expected in the northern region.",
+    "Let's grab lunch at the Thai place around the corner on Thursday.",
+    "The cat knocked a glass of water off the table again this morning.",
+    "Photosynthesis converts light energy into chemical energy stored in glucose.",
+    "The concert was sold out, so we watched the live stream at home.",
+    "Remember to bring your passport and the printed tickets to the airport.",
+    # developer text that is not a failure
+    "How do I write a list comprehension that filters out empty strings in Python?",
+    "We should rename the utils module and add docstrings to the public functions.",
+    "The design review for the new onboarding screens is scheduled for Friday.",
+    "Please update the changelog before tagging the next minor release.",
+    # logs and tool output that are not failures
+    '192.168.1.23 - - [10/Oct/2024:13:55:36 +0000] "GET /index.html HTTP/1.1" 200 2326 "-" "Mozilla/5.0"',
+    '10.0.0.7 - - [10/Oct/2024:13:55:40 +0000] "POST /api/cart/items HTTP/1.1" 201 512 "-" "okhttp/4.12.0"',
+    "Oct 10 06:25:01 web01 CRON[23114]: (root) CMD (test -x /usr/sbin/anacron || run-parts --report /etc/cron.daily)",
+    "Oct 10 06:25:03 web01 systemd[1]: Started Daily apt upgrade and clean activities.",
+    "INFO  [main] com.acme.shop.Application: Started Application in 4.213 seconds (JVM running for 4.9)",
+    "2024-10-10 12:00:01,234 INFO  user 4711 logged in from the mobile app, session created",
+    "> Task :app:test\n\nBUILD SUCCESSFUL in 2m 11s\n48 actionable tasks: 48 executed",
+    "============================= 212 passed in 14.02s =============================",
+    "added 1342 packages, and audited 1343 packages in 21s\n\n187 packages are looking for funding\n"
+    "  run `npm fund` for details\n\nfound 0 vulnerabilities",
+    "Successfully built 3f2a1c9d8e7b\nSuccessfully tagged shop-web:1.4.2",
+    "Deployment 'checkout' successfully rolled out: 3 of 3 updated replicas are available.",
+    "Your branch is up to date with 'origin/main'.\nnothing to commit, working tree clean",
+    "SELECT customer_id, SUM(amount) FROM orders WHERE created_at > now() - interval '7 days' GROUP BY customer_id;",
+    "def add(a, b):\n    return a + b\n\nprint(add(2, 3))",
+    "Weather report: sunny with light winds, highs of 24 degrees, low chance of rain tomorrow.",
+    "Invoice 2024-118: 3 hours of consulting at 120 EUR per hour, due within 30 days.",
+)
+
+
+class CasesError(ValueError):
+    """A cases file or record is unusable; the message names the line."""
+
+
+def read_cases(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read JSONL cases (``text`` and ``category`` per line; blank lines skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CasesError(f"{path}: file not found")
+    cases = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CasesError(f"{path}:{number}: invalid JSON: {err.msg}") from None
+            problem = _case_problem(record)
+            if problem:
+                raise CasesError(f"{path}:{number}: {problem}")
+            record.setdefault("id", f"line{number}")
+            cases.append(record)
+    if not cases:
+        raise CasesError(f"{path}: no cases")
+    return cases
+
+
+def _case_problem(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return "expected a JSON object with `text` and `category`"
+    for key in ("text", "category"):
+        if not isinstance(record.get(key), str) or not record[key].strip():
+            return f"`{key}` must be a non-empty string"
+    return None
+
+
+def evaluate_retrieval(
+    cases: Iterable[Mapping[str, Any]], responder=None, methods: tuple[str, ...] = METHODS
+) -> dict[str, Any]:
+    """Metrics per method for labelled cases (mappings with ``text`` and ``category``).
+
+    Returns ``{"n": .., "methods": {method: {metric: value, ..., "top1_accuracy": ..}},
+    "confusion": {method: {true: {predicted: count}}}, "failures": {method: [..]}}``."""
+    from ranx import Qrels, Run, evaluate
+
+    if responder is None:
+        from autoops.responder.responder import Responder
+
+        responder = Responder.from_config()
+    kb = responder.kb
+    by_category: dict[str, list[str]] = defaultdict(list)
+    for inc in kb.incidents:
+        by_category[inc.category].append(inc.id)
+    cases = list(cases)
+    if not cases:
+        raise CasesError("no cases to evaluate")
+    qrels: dict[str, dict[str, int]] = {}
+    runs: dict[str, dict[str, dict[str, float]]] = {m: {} for m in methods}
+    correct: dict[str, int] = Counter()
+    confusion: dict[str, dict[str, Counter]] = {m: defaultdict(Counter) for m in methods}
+    failures: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    for i, case in enumerate(cases):
+        problem = _case_problem(case)
+        if problem:
+            raise CasesError(f"case {i + 1}: {problem}")
+        category = case["category"]
+        if category not in kb.taxonomy.categories:
+            raise CasesError(f"case {i + 1}: unknown category {category!r}")
+        qid = f"q{i}"
+        # A category without incidents has nothing relevant; ranx needs one judged document.
+        qrels[qid] = {doc: 1 for doc in by_category.get(category, [])} or {"<none>": 0}
+        ranking = responder.rank(case["text"])
+        for method in methods:
+            ranked = ranking.method(method)[:10]
+            # scores from ranks, so ranx orders exactly as we do
+            runs[method][qid] = {doc: float(10 - r) for r, (doc, _) in enumerate(ranked)}
+            predicted = kb[ranked[0][0]].category if ranked else "(none)"
+            confusion[method][category][predicted] += 1
+            if predicted == category:
+                correct[method] += 1
+            else:
+                failures[method].append({"id": case.get("id", qid), "category": category, "predicted": predicted})
+    qrels_obj = Qrels(qrels)
+    result: dict[str, Any] = {"n": len(cases), "methods": {}, "confusion": {}, "failures": failures}
+    for method in methods:
+        run = {q: (docs or {"<empty>": 0.0}) for q, docs in runs[method].items()}
+        scores = evaluate(qrels_obj, Run(run), list(METRICS), make_comparable=True)
+        row = {m: float(scores[m]) for m in METRICS}
+        row["top1_accuracy"] = correct[method] / len(cases)
+        result["methods"][method] = row
+        result["confusion"][method] = {t: dict(c) for t, c in sorted(confusion[method].items())}
+    return result
+
+
+# --------------------------------------------------------------------------- decline calibration
+
+
+def score_features(responder, texts: Iterable[str]) -> np.ndarray:
+    """(best cosine, log1p(best BM25), failure words) per text: the inputs of the hit-score model."""
+    rows = []
+    for text in texts:
+        ranking = responder.rank(text)
+        rows.append((ranking.best_cosine, float(np.log1p(ranking.best_bm25)), ranking.failure_words))
+    return np.array(rows)
+
+
+def calibrate_decline(responder=None, cases: list[Mapping[str, Any]] | None = None,
+                      unrelated: Iterable[str] = UNRELATED_TEXTS) -> dict[str, Any]:
+    """Fit ``evidence = sigmoid(intercept + w_cosine * cos + w_bm25 * log1p(bm25) + w_failure * f)`` by logistic
+    regression (L2, C=1, balanced classes) with in-domain ``cases`` (default: our own labelled
+    queries) as positives and ``unrelated`` texts as negatives; then choose the threshold that
+    maximises Youden's J (accepted in-domain share minus accepted unrelated share), the midpoint
+    of the best interval. Returns the values and the acceptance rates."""
+    from sklearn.linear_model import LogisticRegression
+
+    from autoops.responder.retrieval import Calibration
+
+    if responder is None:
+        from autoops.responder.responder import Responder
+
+        responder = Responder.from_config()
+    cases = cases if cases is not None else read_cases(OWN_QUERIES)
+    positives = score_features(responder, [c["text"] for c in cases])
+    negatives = score_features(responder, list(unrelated))
+    x = np.vstack([positives, negatives])
+    y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
+    model = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
+    cal = Calibration(float(model.intercept_[0]), *(float(w) for w in model.coef_[0]))
+    pos = np.array([cal.evidence(c, float(np.expm1(b)), f) for c, b, f in positives])
+    neg = np.array([cal.evidence(c, float(np.expm1(b)), f) for c, b, f in negatives])
+    candidates = np.unique(np.r_[pos, neg, 0.0, 1.0])
+    best_j, best_lo, best_hi = -1.0, 0.0, 1.0
+    for lo, hi in zip(candidates[:-1], candidates[1:]):
+        threshold = hi  # accept score >= threshold
+        j = float(np.mean(pos >= threshold) - np.mean(neg >= threshold))
+        if j > best_j + 1e-12:
+            best_j, best_lo, best_hi = j, lo, hi
+    threshold = round((best_lo + best_hi) / 2, 3)
+    return {
+        "calibration": {"intercept": round(cal.intercept, 3), "w_cosine": round(cal.w_cosine, 3),
+                        "w_bm25": round(cal.w_bm25, 3), "w_failure": round(cal.w_failure, 3),
+                        "model": responder.retriever.model_name},
+        "decline_threshold": threshold,
+        "in_domain_accepted": float(np.mean(pos >= threshold)),
+        "unrelated_accepted": float(np.mean(neg >= threshold)),
+        "n_in_domain": len(pos),
+        "n_unrelated": len(neg),
+        "youden_j": best_j,
+    }
+
+
+def _main() -> None:  # pragma: no cover - a maintenance command
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calibrate", action="store_true", help="fit the decline calibration")
+    parser.add_argument("--cases", default=str(OWN_QUERIES), help="labelled cases (JSONL)")
+    args = parser.parse_args()
+    from autoops.responder.responder import Responder
+
+    responder = Responder.from_config()
+    if args.calibrate:
+        print(json.dumps(calibrate_decline(responder, read_cases(args.cases)), indent=1))
+    else:
+        result = evaluate_retrieval(read_cases(args.cases), responder)
+        print(json.dumps({"n": result["n"], "methods": result["methods"]}, indent=1))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()
