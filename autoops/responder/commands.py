@@ -68,14 +68,22 @@ def suggest_cmd(
     file: Path = typer.Argument(None, help="Log file to diagnose; omit (or -) to read stdin.", show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Print the suggestion as JSON."),
     k: int = typer.Option(None, "--k", min=1, max=50, help="Incidents to retrieve (default from the config)."),
+    generator: str = typer.Option(None, "--generator", "-g",
+                                  help="extractive (instant, quotes the incident), smollm2 (local LLM), hf or openai; default from the config."),
     config: Path = ConfigOption,
 ) -> None:
     """Diagnose a CI/ops failure log: the matching incident, its root cause and the fix steps.
 
-    Answers "I don't know" when no incident of the knowledge base matches well enough."""
+    Answers "I don't know" when no incident of the knowledge base matches well enough. When the
+    LLM fails or writes something the incidents do not support, the answer falls back to the
+    extractive one and says why."""
+    from autoops.responder.responder import GENERATORS
+
+    if generator is not None and generator not in GENERATORS:
+        _fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
     text = _read_input(file)
     responder = _responder(config)
-    suggestion = responder.suggest(text, k=k)
+    suggestion = responder.suggest(text, k=k, generator=generator)
     if as_json:
         print(json.dumps(suggestion.as_dict(), indent=1))
         return

@@ -121,7 +121,8 @@ class ExtractiveGenerator:
         )
 
 
-GENERATORS = {"extractive": ExtractiveGenerator}
+# extractive quotes the knowledge base; the others are LLMs (autoops.responder.generators)
+GENERATORS = ("extractive", "smollm2", "hf", "openai")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -148,7 +149,18 @@ class ResponderConfig:
     decline_threshold: float = 0.5
     calibration: Calibration = field(default_factory=Calibration)
     calibrated_model: str | None = None
-    generator: str = "extractive"
+    generator: str = "smollm2"
+    max_new_tokens: int = 200
+    generation_timeout_s: float = 60.0
+    min_support: float = 0.6
+    llm_threads: int | None = 2
+    llm_cache_dir: str = "results/cache/llm"
+    llm_int8: bool = True
+    hf_model: str = "google/flan-t5-small"
+    local_files_only: bool = True
+    openai_base_url: str = "http://127.0.0.1:11434/v1"
+    openai_model: str = "smollm2"
+    openai_api_key_env: str = "OPENAI_API_KEY"
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **overrides: Any) -> "ResponderConfig":
@@ -200,6 +212,10 @@ class ResponderConfig:
             bad(f"decline_threshold must be in [0, 1], got {self.decline_threshold!r}")
         if self.generator not in GENERATORS:
             bad(f"unknown generator {self.generator!r}; available: {', '.join(GENERATORS)}")
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            bad(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}")
+        if float(self.generation_timeout_s) <= 0:
+            bad(f"generation_timeout_s must be positive, got {self.generation_timeout_s!r}")
         if self.torch_threads is not None and (not isinstance(self.torch_threads, int) or self.torch_threads < 1):
             bad(f"torch_threads must be a positive integer or null, got {self.torch_threads!r}")
 
@@ -238,10 +254,34 @@ class Responder:
             device=self.config.device,
         )
         self.extractive = ExtractiveGenerator(self.kb)
-        self.generator: Generator = generator or (
-            self.extractive if self.config.generator == "extractive" else GENERATORS[self.config.generator](self.kb)
-        )
+        self._generators: dict[str, Generator] = {"extractive": self.extractive}
+        if generator is not None:
+            self._generators[generator.name] = generator
+        self.default_generator = generator.name if generator is not None else self.config.generator
         self.startup_seconds = time.perf_counter() - t0
+
+    def generator(self, name: str | None = None) -> Generator:
+        """The generator called ``name`` (default: the configured one), loaded on first use."""
+        name = name or self.default_generator
+        if name not in self._generators:
+            if name not in GENERATORS:
+                raise ConfigError(f"unknown generator {name!r}; available: {', '.join(GENERATORS)}")
+            self._generators[name] = self._load_generator(name)
+        return self._generators[name]
+
+    def _load_generator(self, name: str) -> Generator:
+        from autoops.responder.generators import LLMGenerator
+        from autoops.responder.llm import OpenAIChatLM, TransformersLM
+
+        c = self.config
+        cache = PROJECT_ROOT / c.llm_cache_dir
+        if name == "smollm2":
+            lm = TransformersLM.smollm2(cache_dir=cache, threads=c.llm_threads, int8=c.llm_int8)
+        elif name == "hf":
+            lm = TransformersLM.load(c.hf_model, cache_dir=cache, local_files_only=c.local_files_only, threads=c.llm_threads, int8=c.llm_int8)
+        else:
+            lm = OpenAIChatLM(c.openai_base_url, c.openai_model, c.openai_api_key_env, timeout_s=c.generation_timeout_s)
+        return LLMGenerator(self.kb, lm, name, c.max_new_tokens, c.generation_timeout_s, c.min_support)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike | None = None, **overrides: Any) -> "Responder":
@@ -264,8 +304,15 @@ class Responder:
         k = self.config.k if k is None else k
         return self.retriever.hits(self.rank(text), k)
 
-    def suggest(self, text: str, k: int | None = None) -> Suggestion:
-        """A structured suggestion for a log; declines below the calibrated threshold."""
+    def suggest(self, text: str, k: int | None = None, generator: str | None = None) -> Suggestion:
+        """A structured suggestion for a log; declines below the calibrated threshold.
+
+        ``generator`` picks the backend for this call (default: the configured one). When an LLM
+        fails, times out or writes something the incidents do not support, the answer falls back
+        to the extractive generator and ``fallback_reason`` starts with error, timeout or
+        unsupported."""
+        from autoops.responder.generators import GenerationFailed
+
         start = time.perf_counter()
         clean = redact(text or "")
         k = self.config.k if k is None else k
@@ -273,13 +320,17 @@ class Responder:
         if not hits or hits[0].score < self.decline_threshold:
             suggestion = self._decline(hits)
         else:
+            chosen = generator or self.default_generator
             try:
-                suggestion = self.generator.generate(clean, hits)
+                suggestion = self.generator(chosen).generate(clean, hits)
+            except ConfigError:
+                raise
             except Exception as err:  # noqa: BLE001 - any generator failure falls back
-                if self.generator is self.extractive:
+                if chosen == "extractive":
                     raise
+                reason = err.reason if isinstance(err, GenerationFailed) else "error"
                 suggestion = self.extractive.generate(clean, hits)
-                suggestion.fallback_reason = f"{self.generator.name} failed: {type(err).__name__}: {err}"
+                suggestion.fallback_reason = f"{reason}: {chosen}: {err}"
         suggestion.latency_ms = (time.perf_counter() - start) * 1000
         return suggestion
 

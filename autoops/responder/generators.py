@@ -1,0 +1,115 @@
+"""LLM generators for the responder: a prompt grounded in the retrieved incidents, a structured
+answer parsed out of the model's text, and a check that the answer is supported by them.
+
+Every LLM backend (``smollm2``, ``hf``, ``openai``) is an ``LLMGenerator`` around a model from
+``autoops.responder.llm``. A generator raises ``GenerationFailed`` (with a short, bounded
+``reason``: error, timeout or unsupported) when the model fails, runs out of time, or writes
+something the retrieved incidents do not support; the responder then falls back to the
+extractive generator and says why.
+"""
+
+from __future__ import annotations
+
+import re
+
+from autoops.responder.kb import KnowledgeBase
+from autoops.responder.llm import ModelUnavailable
+from autoops.responder.logtext import normalise
+from autoops.responder.retrieval import Hit
+
+SYSTEM_PROMPT = (
+    "You are a CI/CD incident responder. Use only the incident notes you are given. "
+    "Answer in exactly this format:\n"
+    "Summary: <one sentence>\nRoot cause: <one sentence>\nFix:\n1. <step>\n2. <step>\n3. <step>"
+)
+CONTEXT_INCIDENTS = 2  # a 135M model loses the thread with more
+LOG_CHARS = 600
+MAX_STEPS = 4
+
+_STOPWORDS = set("""a an and are as at be by for from has have in into is it its of on or that the this to was
+were will with your you use using run then than when which while does not can should must there their""".split())
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.+-]{3,}")
+
+
+class GenerationFailed(RuntimeError):
+    """The model's answer cannot be used; ``reason`` is one of error, timeout, unsupported."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+
+
+def content_words(text: str) -> set[str]:
+    return {w.strip(".-+") for w in _WORD.findall(text.lower())} - _STOPWORDS
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(content_words(s)) >= 2]
+
+
+def supported_share(answer_sentences: list[str], context: str, min_overlap: float = 0.6) -> float:
+    """Share of sentences whose content words mostly (``min_overlap``) appear in the context."""
+    if not answer_sentences:
+        return 0.0
+    known = content_words(context)
+    supported = sum(len(words & known) >= min_overlap * len(words) for words in map(content_words, answer_sentences))
+    return supported / len(answer_sentences)
+
+
+def _first_sentence(text: str, limit: int = 300) -> str:
+    return re.split(r"(?<=[.!?])\s", " ".join(text.split()), maxsplit=1)[0][:limit]
+
+
+def build_prompt(log: str, incidents: list) -> str:
+    """Short on purpose: a small model copes with the first line of each step, not code blocks."""
+    notes = "\n\n".join(
+        f"[{inc.id}] {inc.title}\nRoot cause: {_first_sentence(inc.root_cause)}\nFix:\n"
+        + "\n".join(f"{i}. {step.splitlines()[0]}" for i, step in enumerate(inc.fix_steps[:MAX_STEPS], 1))
+        for inc in incidents
+    )
+    return f"Incident notes:\n{notes}\n\nFailed build log:\n{normalise(log)[:LOG_CHARS]}\n\nAnswer:"
+
+
+def parse_answer(text: str) -> tuple[str, str, list[str]]:
+    """(summary, root cause, fix steps) from the model's text; missing parts are empty."""
+    summary = re.search(r"summary:\s*(.+)", text, re.I)
+    cause = re.search(r"root cause:\s*(.+)", text, re.I)
+    fix_part = re.split(r"\bfix:\s*", text, flags=re.I, maxsplit=1)
+    steps = re.findall(r"^\s*\d+[.)]\s+(.+?)\s*$", fix_part[-1], re.M)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (summary.group(1).strip() if summary else first_line), (cause.group(1).strip() if cause else ""), steps
+
+
+class LLMGenerator:
+    """Grounded generation with any model of ``autoops.responder.llm`` (``generate(system, user)``)."""
+
+    def __init__(self, kb: KnowledgeBase, lm, name: str, max_new_tokens: int = 200, timeout_s: float = 60.0,
+                 min_support: float = 0.6):
+        self.kb, self.lm, self.name = kb, lm, name
+        self.max_new_tokens, self.timeout_s, self.min_support = max_new_tokens, timeout_s, min_support
+        self.last_generation = None  # the raw Generation of the latest call (tokens/second for benchmarks)
+
+    def generate(self, query: str, hits: list[Hit]):
+        from autoops.responder.responder import Suggestion
+
+        incidents = [self.kb[h.incident_id] for h in hits[:CONTEXT_INCIDENTS]]
+        prompt = build_prompt(query, incidents)
+        try:
+            generation = self.lm.generate(SYSTEM_PROMPT, prompt, max_new_tokens=self.max_new_tokens, timeout_s=self.timeout_s)
+        except ModelUnavailable as err:
+            raise GenerationFailed("error", str(err)) from err
+        self.last_generation = generation
+        if generation.seconds >= self.timeout_s:
+            raise GenerationFailed("timeout", f"{self.name} took {generation.seconds:.1f} s (limit {self.timeout_s:.0f} s)")
+        summary, cause, steps = parse_answer(generation.text)
+        if not steps:
+            raise GenerationFailed("unsupported", f"{self.name} wrote no numbered fix steps")
+        context = prompt + "\n" + "\n".join(inc.symptoms for inc in incidents)
+        share = supported_share(sentences("\n".join([summary, cause, *steps])), context)
+        if share < self.min_support:
+            raise GenerationFailed("unsupported", f"only {share:.0%} of {self.name}'s sentences are supported by the retrieved incidents")
+        best = hits[0]
+        return Suggestion(
+            summary=summary, root_cause=cause, fix_steps=steps, incident_ids=[inc.id for inc in incidents],
+            category=best.category, confidence=best.score, generator=self.name, hits=hits,
+        )
