@@ -124,3 +124,33 @@ def test_unknown_generator_is_a_clear_error(responder):
 
     with pytest.raises(ConfigError, match="unknown generator 'gpt-17'"):
         responder.suggest(OOM_LOG, generator="gpt-17")
+
+
+def test_rouge_l_and_keyword_coverage():
+    from autoops.responder.evaluation import keyword_coverage, rouge_l
+
+    assert rouge_l("raise the gradle heap", "raise the gradle heap") == 1.0
+    assert rouge_l("raise the heap", "lower the disk") == pytest.approx(1 / 3)
+    assert rouge_l("", "anything") == 0.0
+    text = "Set org.gradle.jvmargs -Xmx4g and run with --no-daemon on a larger runner."
+    assert keyword_coverage(text, ["org.gradle.jvmargs -Xmx", "--no-daemon", "larger runner", "NODE_OPTIONS --max-old-space-size"]) == 0.75
+
+
+def test_eval_rag_with_a_generator_reports_generation_metrics(responder, tmp_path):
+    from typer.testing import CliRunner
+
+    from autoops.cli import app
+
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(c) for c in [
+        {"text": OOM_LOG, "category": "build_oom"},
+        {"text": "npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree", "category": "dependency_version_conflict",
+         "fix_note": "Align the peer dependency versions or install with --legacy-peer-deps."},
+        {"text": "The sailing club meets on Tuesdays at the harbour.", "category": "flaky_test"},
+    ]) + "\n")
+    result = CliRunner().invoke(app, ["eval-rag", "--cases", str(cases), "--generator", "extractive", "--json"])
+    assert result.exit_code == 0, result.output
+    g = json.loads(result.stdout)["generation"]
+    assert g["n"] == 3 and g["decline_rate"] == pytest.approx(1 / 3) and g["fallback_rate"] == 0
+    assert 0 < g["rouge_l"] <= 1 and g["keyword_coverage"] > 0.3 and g["supported_share"] > 0.9
+    assert g["latency_ms_p95"] >= g["latency_ms_p50"] > 0

@@ -116,12 +116,18 @@ def suggest_cmd(
 def eval_rag_cmd(
     cases: Path = typer.Option(..., "--cases", help="JSONL file: one {\"text\", \"category\"} object per line."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    generator: str = typer.Option(None, "--generator", "-g", help="Also evaluate the suggestions of this generator "
+                                  "(extractive, smollm2, hf, openai): ROUGE-L, fix-keyword coverage, support, declines, latency."),
     config: Path = ConfigOption,
 ) -> None:
     """Evaluate retrieval on labelled cases: Recall@1/3/5, MRR@10, nDCG@10 and top-1 category
-    accuracy for BM25, dense and hybrid, plus the categories the hybrid confuses."""
-    from autoops.responder.evaluation import METRICS, CasesError, evaluate_retrieval, read_cases
+    accuracy for BM25, dense and hybrid, plus the categories the hybrid confuses; with
+    --generator, the generated suggestions too."""
+    from autoops.responder.evaluation import METRICS, CasesError, evaluate_generation, evaluate_retrieval, read_cases
+    from autoops.responder.responder import GENERATORS
 
+    if generator is not None and generator not in GENERATORS:
+        _fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
     try:
         records = read_cases(cases)
     except CasesError as err:
@@ -131,6 +137,8 @@ def eval_rag_cmd(
         result = evaluate_retrieval(records, responder)
     except CasesError as err:
         _fail(f"{cases}: {err}")
+    if generator:
+        result["generation"] = evaluate_generation(records, responder, generator)
     if as_json:
         print(json.dumps(result, indent=1))
         return
@@ -156,3 +164,12 @@ def eval_rag_cmd(
         console.print(conf)
     else:
         console.print("hybrid: no top-1 confusions")
+    if generator:
+        g = result["generation"]
+        gen_table = Table(title=f"Suggestions of {generator} ({g['n']} cases)")
+        for column in ("ROUGE-L", "fix keywords", "supported", "declined", "fell back", "p50 ms", "p95 ms"):
+            gen_table.add_column(column, justify="right")
+        gen_table.add_row(f"{g['rouge_l']:.3f}", f"{g['keyword_coverage']:.3f}", f"{g['supported_share']:.3f}",
+                          f"{g['decline_rate']:.1%}", f"{g['fallback_rate']:.1%} {g['fallback_reasons'] or ''}",
+                          f"{g['latency_ms_p50']:.0f}", f"{g['latency_ms_p95']:.0f}")
+        console.print(gen_table)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -172,6 +173,87 @@ def evaluate_retrieval(
         result["methods"][method] = row
         result["confusion"][method] = {t: dict(c) for t, c in sorted(confusion[method].items())}
     return result
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def rouge_l(candidate: str, reference: str) -> float:
+    """ROUGE-L F1 over lower-cased word tokens (longest common subsequence)."""
+    a, b = re.findall(r"\w+", candidate.lower()), re.findall(r"\w+", reference.lower())
+    if not a or not b:
+        return 0.0
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    lcs = previous[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(a), lcs / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+def keyword_coverage(text: str, keywords: Iterable[str]) -> float:
+    """Share of a category's fix keywords that the text touches (most of a keyword's words present)."""
+    from autoops.responder.generators import content_words
+
+    words = content_words(text) | set(re.findall(r"\w+", text.lower()))
+    keywords = list(keywords)
+    hits = 0
+    for keyword in keywords:
+        wanted = set(re.findall(r"\w+", keyword.lower()))
+        hits += bool(wanted) and len(wanted & words) >= 0.5 * len(wanted)
+    return hits / len(keywords) if keywords else float("nan")
+
+
+def evaluate_generation(cases: Iterable[Mapping[str, Any]], responder, generator: str) -> dict[str, Any]:
+    """Suggestions of ``generator`` for labelled cases: ROUGE-L against the reference fix (the case's
+    ``fix_note`` if it has one, else the best-matching Fix of an incident of its category),
+    coverage of the category's ``fix_keywords``, share of sentences supported by the retrieved
+    incidents, decline and fallback rates, and latency p50/p95."""
+    from autoops.responder.generators import sentences, supported_share
+
+    kb = responder.kb
+    rows = []
+    for case in cases:
+        s = responder.suggest(case["text"], generator=generator)
+        answer = "\n".join([s.summary, s.root_cause, *s.fix_steps])
+        category = case["category"]
+        references = [case["fix_note"]] if case.get("fix_note") else [inc.fix for inc in kb.incidents if inc.category == category]
+        context = "\n".join(kb[h.incident_id].fix + "\n" + kb[h.incident_id].root_cause + "\n" + kb[h.incident_id].symptoms
+                            for h in s.hits[:2]) + "\n" + case["text"]
+        taxonomy = kb.taxonomy.categories.get(category)
+        rows.append({
+            "declined": s.declined,
+            "fallback": s.fallback_reason.split(":")[0] if s.fallback_reason else None,
+            "generator": s.generator,
+            "rouge_l": None if s.declined else max((rouge_l(answer, ref) for ref in references), default=0.0),
+            "keyword_coverage": None if s.declined else keyword_coverage(answer, taxonomy.fix_keywords if taxonomy else []),
+            "supported": None if s.declined else supported_share(sentences(answer), context),
+            "latency_ms": s.latency_ms,
+        })
+    answered = [r for r in rows if not r["declined"]]
+
+    def mean(key):
+        values = [r[key] for r in answered if r[key] is not None and not np.isnan(r[key])]
+        return float(np.mean(values)) if values else float("nan")
+
+    latency = np.array([r["latency_ms"] for r in rows])
+    return {
+        "n": len(rows),
+        "generator": generator,
+        "rouge_l": mean("rouge_l"),
+        "keyword_coverage": mean("keyword_coverage"),
+        "supported_share": mean("supported"),
+        "decline_rate": sum(r["declined"] for r in rows) / len(rows),
+        "fallback_rate": sum(r["fallback"] is not None for r in rows) / len(rows),
+        "fallback_reasons": dict(Counter(r["fallback"] for r in rows if r["fallback"])),
+        "latency_ms_p50": float(np.percentile(latency, 50)),
+        "latency_ms_p95": float(np.percentile(latency, 95)),
+    }
 
 
 # --------------------------------------------------------------------------- decline calibration
