@@ -70,7 +70,19 @@ def bench_env(steps: int = 200_000) -> dict:
     return result
 
 
-BENCHES = {"env": bench_env}
+def bench_dqn() -> dict:
+    from autoops.optimizer.bench import bench_dqn as run
+
+    return run()
+
+
+def bench_responder() -> dict:
+    from autoops.responder.bench import bench_llm, bench_responder as run
+
+    return {"retrieval": run(), "llm": bench_llm()}
+
+
+BENCHES = {"env": bench_env, "dqn": bench_dqn, "responder": bench_responder}
 
 
 def main(argv: list[str] | None = None) -> None:

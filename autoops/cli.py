@@ -187,5 +187,33 @@ def sweep(
         raise typer.Exit(1)
 
 
+from autoops.optimizer.commands import evaluate_cmd, train_cmd  # noqa: E402
+app.command("train")(train_cmd)
+app.command("evaluate")(evaluate_cmd)
+
+@app.command()
+def tune(
+    scenario: str = ScenarioOption,
+    trials: int = typer.Option(20, min=1, help="Trials to add to the study."),
+    seeds: list[int] = typer.Option([0, 1], "--seed", help="Seeds each trial trains on (repeat the option); the objective averages their regret."),
+    timesteps: int = typer.Option(None, min=1, help="Training steps per run (default: configs/dqn.yaml)."),
+    study: str = typer.Option(None, help="Study name (default dqn-<scenario>); an existing study is continued."),
+    storage: str = typer.Option(None, help="Optuna storage URL (default sqlite:///results/tune/optuna.db, shareable)."),
+    sampler_seed: int = typer.Option(0, help="Seed of the TPE sampler."),
+) -> None:
+    """Search DQN hyperparameters with Optuna (TPE sampler, median pruner on the exact regret at
+    evaluation checkpoints); the objective is the exact final regret averaged over the seeds."""
+    from autoops.envs import ScenarioError
+    from autoops.optimizer.tune import tune as run_tune
+
+    try:
+        result = run_tune(scenario, trials, tuple(seeds), timesteps, study, storage, sampler_seed)
+    except ScenarioError as err:
+        _fail(str(err))
+    best = result.best_trial
+    console.print(f"study {result.study_name}: {len(result.trials)} trials; best #{best.number}: "
+                  f"regret {best.value:.4f} with {best.params}")
+
+
 if __name__ == "__main__":
     app()

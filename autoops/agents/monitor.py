@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from autoops import metrics
 from autoops.envs import OUTCOMES, BuildPipelineEnv, ScenarioError, State, describe_action, get_scenario
 from autoops.envs.model import STATE_FACTORS, action_from_knobs
@@ -16,6 +18,7 @@ class MonitorAgent:
         self.default_seed = default_seed
         self._envs: dict[str, BuildPipelineEnv] = {}
         self._builds: dict[str, int] = {}
+        self._lock = threading.Lock()  # the HTTP handlers and the controller's loop share the simulations
 
     def _env(self, scenario: str, seed: int | None) -> BuildPipelineEnv:
         name = get_scenario(scenario).name  # raises ScenarioError for an unknown name
@@ -37,6 +40,10 @@ class MonitorAgent:
 
     def simulate(self, scenario: str = "BuildPipeline", action: int | None = None, seed: int | None = None) -> dict:
         """Run one build; ``action`` defaults to the cache-on configuration most teams use."""
+        with self._lock:
+            return self._simulate(scenario, action, seed)
+
+    def _simulate(self, scenario: str, action: int | None, seed: int | None) -> dict:
         env = self._env(scenario, seed)
         action = DEFAULT_ACTION if action is None else int(action)
         _, reward, _, _, info = env.step(action)

@@ -117,3 +117,49 @@ if __name__ == "__main__":  # pragma: no cover
     import json
 
     print(json.dumps(bench_responder(), indent=1))
+
+
+LLM_LOGS = [
+    "> Task :app:compileKotlin\njava.lang.OutOfMemoryError: Java heap space\nExpiring Daemon because JVM heap space is exhausted",
+    "Error response from daemon: toomanyrequests: You have reached your pull rate limit.",
+    "npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree",
+    "OSError: [Errno 28] No space left on device: '/home/runner/work/app/build'",
+]
+
+
+def bench_llm(max_new_tokens: int = 64, repeats: int = 2) -> dict:
+    """SmolLM2 through transformers: load time (first load dequantizes the GGUF and caches it),
+    decoding tokens/second with int8 and float32 linear layers (fixed 64-token answers), and the
+    end-to-end ``suggest`` latency with the smollm2 generator (retrieval + prompt + generation)."""
+    import torch
+
+    from autoops.responder.generators import SYSTEM_PROMPT, build_prompt
+    from autoops.responder.llm import TransformersLM
+    from autoops.responder.responder import Responder
+
+    responder = Responder.from_config(generator="smollm2")
+    c = responder.config
+    prompt = build_prompt(LLM_LOGS[0], [responder.kb[h.incident_id] for h in responder.retrieve(LLM_LOGS[0], k=2)])
+    result = {"loadavg_before": [round(x, 2) for x in os.getloadavg()], "threads": c.llm_threads, "prompt_chars": len(prompt)}
+    for int8 in (True, False):
+        start = time.perf_counter()
+        lm = TransformersLM.smollm2(cache_dir=c.llm_cache_dir, threads=c.llm_threads, int8=int8)
+        load = time.perf_counter() - start
+        lm.generate(SYSTEM_PROMPT, prompt, max_new_tokens=4)  # warm-up
+        speeds = []
+        for _ in range(repeats):
+            ids = lm._encode(SYSTEM_PROMPT, prompt)
+            start = time.perf_counter()
+            with torch.inference_mode():
+                out = lm.model.generate(**ids, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, do_sample=False)
+            speeds.append((out.shape[1] - ids["input_ids"].shape[1]) / (time.perf_counter() - start))
+        result["int8" if int8 else "float32"] = {"load_seconds": load, "tokens_per_second": max(speeds),
+                                                 "tokens_per_second_runs": speeds}
+    latencies, outcomes = [], []
+    for log in LLM_LOGS:
+        s = responder.suggest(log, generator="smollm2")
+        latencies.append(s.latency_ms / 1000)
+        outcomes.append(s.fallback_reason.split(":")[0] if s.fallback_reason else s.generator)
+    result["suggest_smollm2"] = {**_stats(latencies), "outcomes": outcomes}
+    result["target_tokens_per_second"] = 40
+    return result

@@ -1,0 +1,159 @@
+"""Exact evaluation of a trained DQN: its greedy policy against the optimum and every baseline.
+
+The simulator's model is exact, so a learned policy is not judged by noisy rollouts: the greedy
+action of each of the 352 states (one batched forward pass of the Q-network over their
+observations) makes a deterministic policy, and ``planning.evaluate`` gives its exact long-run
+mean reward, duration, cost, failure rate and relative regret.
+
+- ``greedy_policy(model_or_run_dir, scenario)``: the policy, ``np.ndarray[352]`` of action ids.
+- ``evaluate_run(run_dir)``: the greedy policy beside the optimum and the baselines of
+  ``planning.solve_scenario``; also written into the run's ``metrics.json`` (``"evaluation"``).
+- ``policy_table(run_dir)``: one row per state, what the policy does, what the optimum does, and
+  what it costs: ``regret_share`` sums to the policy's relative regret.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from autoops import planning
+from autoops.envs import BuildModel, Scenario, State, describe_action, get_scenario
+
+
+def q_table(model, observations: np.ndarray) -> np.ndarray:
+    """Q-values ``[len(observations), N_ACTIONS]`` of an SB3 DQN, one batched forward pass."""
+    import torch
+
+    with torch.no_grad():
+        obs = torch.as_tensor(np.array(observations, dtype=np.float32), device=model.device)
+        return model.q_net(obs).cpu().numpy().astype(np.float64)
+
+
+_SOLUTIONS: dict[str, planning.Solution] = {}
+
+
+def solution(build: BuildModel) -> planning.Solution:
+    """``planning.solve_scenario(build)``, computed once per scenario and process (it takes seconds)."""
+    key = repr(build.scenario)
+    if key not in _SOLUTIONS:
+        _SOLUTIONS[key] = planning.solve_scenario(build)
+    return _SOLUTIONS[key]
+
+
+def _build_model(scenario: str | Scenario | BuildModel) -> BuildModel:
+    if isinstance(scenario, BuildModel):
+        return scenario
+    return BuildModel(scenario if isinstance(scenario, Scenario) else get_scenario(scenario))
+
+
+def load_model(run_dir: str | Path):
+    """The SB3 model of a run folder (``model.zip``), on the CPU."""
+    from stable_baselines3 import DQN
+
+    from autoops.optimizer.train import RunError
+
+    path = Path(run_dir) / "model.zip"
+    if not path.is_file():
+        raise RunError(f"{run_dir}: no model.zip (not a run folder, or its training has not saved yet)")
+    return DQN.load(path, device="cpu")
+
+
+def greedy_policy(model_or_run_dir, scenario: str | Scenario | BuildModel | None = None) -> np.ndarray:
+    """The greedy action of the Q-network in each of the 352 states, ``np.ndarray[352]``.
+
+    ``model_or_run_dir`` is an SB3 DQN or a run folder; ``scenario`` (name, id, ``Scenario`` or
+    ``BuildModel``) defaults to the run's. The observations do not depend on the scenario.
+    """
+    if isinstance(model_or_run_dir, (str, Path)):
+        from autoops.optimizer.train import read_run_config
+
+        if scenario is None:
+            scenario = read_run_config(Path(model_or_run_dir))["scenario"]
+        model = load_model(model_or_run_dir)
+    else:
+        model = model_or_run_dir
+    if scenario is None:
+        raise ValueError("greedy_policy of a model needs its scenario")
+    return q_table(model, _build_model(scenario).observations).argmax(axis=1)
+
+
+def _run(run_dir: str | Path):
+    from autoops.optimizer.train import read_run_config
+
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    model = load_model(run_dir)
+    build = _build_model(config["scenario"])
+    return run_dir, config, model, build, q_table(model, build.observations).argmax(axis=1)
+
+
+def evaluate_run(run_dir: str | Path, write: bool = True) -> dict:
+    """The exact figures of a run's greedy policy beside the optimum and every baseline
+    (uniform random, tuned heuristic, best static, each static configuration).
+
+    Written into the run's ``metrics.json`` under ``"evaluation"`` unless ``write`` is False.
+    """
+    run_dir, config, model, build, policy = _run(run_dir)
+    solved = solution(build)
+    gain = solved.optimal.mean_reward
+    name = f"dqn greedy ({config['config_name']}, seed {config['seed']}, {model.num_timesteps} steps)"
+    dqn = planning.evaluate(build, policy, name, optimal_reward=gain)
+    heuristic, best_static = solved.baselines[1], solved.baselines[2]
+    result = {
+        "run_dir": str(run_dir),
+        "scenario": config["scenario"],
+        "seed": config["seed"],
+        "config_name": config["config_name"],
+        "num_timesteps": int(model.num_timesteps),
+        "dqn": dqn.as_dict(),
+        "optimal": solved.optimal.as_dict(),
+        "baselines": [b.as_dict() for b in solved.baselines],
+        "beats_heuristic": dqn.mean_reward > heuristic.mean_reward,
+        "beats_best_static": dqn.mean_reward > best_static.mean_reward,
+        "states_differing_from_optimal": int((policy != solved.optimal_policy).sum()),
+    }
+    metrics_path = run_dir / "metrics.json"
+    if write and metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text())
+        metrics["evaluation"] = result
+        tmp = metrics_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(metrics, indent=1) + "\n")
+        tmp.replace(metrics_path)
+    return result
+
+
+def policy_table(run_dir: str | Path):
+    """One row per state (``pandas.DataFrame`` indexed by state id, in state order).
+
+    Columns: ``description``; ``action`` and ``action_description`` (the learned greedy
+    action); ``optimal_action`` and ``optimal_description``; ``differs``; ``stationary_prob``,
+    the long-run share of builds in the state under the learned policy; ``action_loss``, the
+    mean reward lost by taking the learned action once in that state instead of the optimal one
+    (exact average-reward advantage, ``max_a Q*(s, a) - Q*(s, action)``); ``regret_share``,
+    ``stationary_prob * action_loss / |optimal mean reward|``, which sums to the relative regret.
+    Sort by ``stationary_prob`` or ``regret_share`` to read what matters.
+    """
+    import pandas as pd
+
+    _, _, _, build, policy = _run(run_dir)
+    solved = solution(build)
+    optimal, gain = solved.optimal_policy, solved.optimal.mean_reward
+    q_star = planning.q_values(build)
+    states = np.arange(len(policy))
+    dist = planning.stationary_distribution(build, policy)
+    loss = q_star.max(axis=1) - q_star[states, policy]
+    table = pd.DataFrame({
+        "description": [State.from_index(int(s)).describe() for s in states],
+        "action": policy.astype(int),
+        "action_description": [describe_action(int(a)) for a in policy],
+        "optimal_action": optimal.astype(int),
+        "optimal_description": [describe_action(int(a)) for a in optimal],
+        "differs": policy != optimal,
+        "stationary_prob": dist,
+        "action_loss": loss,
+        "regret_share": dist * loss / abs(gain),
+    }, index=pd.Index(states, name="state"))
+    return table

@@ -1,0 +1,115 @@
+"""The controller and the agents over HTTP: in-process, and with an agent as a separate uvicorn service."""
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from autoops.agents.controller import Controller, ControllerSettings
+from autoops.agents.monitor import DEFAULT_ACTION, MonitorAgent
+from autoops.agents.optimizer import OptimizerAgent
+from autoops.agents.responder import ResponderAgent
+from autoops.api.main import create_controller_app
+from autoops.api.monitor import create_monitor_app
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from autoops.optimizer.train import train
+
+    root = tmp_path_factory.mktemp("runs")
+    train("NodeWebapp", seed=0, overrides=["total_timesteps=1500", "learning_starts=500", "eval_freq=1500"], run_root=root, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def responder_agent(shared_dir):
+    return ResponderAgent(generator="extractive")
+
+
+def controller(runs, responder_agent, **settings):
+    return Controller(ControllerSettings(scenario="NodeWebapp", **settings), optimizer=OptimizerAgent(runs), responder=responder_agent)
+
+
+def test_iterations_chain_the_three_agents(runs, responder_agent):
+    c = controller(runs, responder_agent, seed=3)
+    records = [c.run_once() for _ in range(40)]
+    assert all(not r["errors"] for r in records)
+    assert all(r["monitor"]["action_id"] == r["optimizer"]["action_id"] for r in records)
+    failures = [r for r in records if r["monitor"]["status"] == "failure"]
+    assert failures and all(r["responder"]["incident_ids"] or r["responder"]["declined"] for r in failures)
+    assert c.status()["iterations"] == 40
+
+
+def test_without_a_trained_optimizer_the_loop_carries_on_and_says_why(tmp_path, responder_agent):
+    c = Controller(ControllerSettings(scenario="NodeWebapp"), optimizer=OptimizerAgent(tmp_path), responder=responder_agent)
+    record = c.run_once()
+    assert "autoops train --scenario NodeWebapp" in record["errors"]["optimizer"]
+    assert record["monitor"]["action_id"] == DEFAULT_ACTION and c.status()["agent_errors"] == {"optimizer": 1}
+
+
+def test_diagnosis_in_the_loop_feeds_the_predicted_category():
+    obs = [1.0, 0, 1, 0, 0] + [0.0] * 11
+    diagnosed = Controller._with_diagnosis(obs, "build_oom")
+    assert diagnosed[:5] == obs[:5] and sum(diagnosed[5:]) == 1 and diagnosed[5 + 6] == 1.0  # OUTCOMES[6] == build_oom
+    assert Controller._with_diagnosis(obs, None)[5] == 1.0
+
+
+def test_http_api_run_alerts_and_loop(runs, responder_agent):
+    c = controller(runs, responder_agent, interval_s=0.01)
+    client = TestClient(create_controller_app(c))
+    run = client.post("/run").json()
+    assert run["iteration"] == 1 and run["monitor"]["action_id"] == run["optimizer"]["action_id"]
+    best = client.post("/get_best_action", json={"scenario": "NodeWebapp", "state_index": 5}).json()
+    assert len(best["q_values"]) == 32
+    assert client.post("/get_best_action", json={"scenario": "NodeWebapp", "observation": [2.0]}).status_code == 422
+    payload = {"version": "4", "status": "firing", "receiver": "autoops-controller", "alerts": [
+        {"status": "firing", "labels": {"alertname": "AutoOpsTargetDown", "job": "autoops-controller", "instance": "127.0.0.1:9000"},
+         "annotations": {"summary": "Prometheus target 127.0.0.1:9000 (job autoops-controller) is down",
+                         "description": "Prometheus target 127.0.0.1:9000 is DOWN: the scrape failed (connection refused or context deadline exceeded)."}},
+        {"status": "resolved", "labels": {"alertname": "AutoOpsSlowBuilds"}, "annotations": {}},
+    ]}
+    answered = client.post("/alerts", json=payload).json()
+    assert answered["answered"] == 1
+    assert answered["answers"][0]["suggestion"]["category"] == "prometheus_target_down"
+    assert client.get("/answers").json()[0]["alertname"] == "AutoOpsTargetDown"
+    assert client.post("/alerts", json={"alerts": "nope"}).status_code == 422
+    assert client.post("/suggest_fix", json={"text": ""}).status_code == 422
+    assert client.post("/loop/start").json()["started"] is True
+    time.sleep(0.5)
+    stopped = client.post("/loop/stop").json()
+    assert stopped["stopped"] is True and stopped["iterations"] > 2 and not stopped["running"]
+    metrics = client.get("/metrics").text
+    for name in ("autoops_controller_iterations_total", "autoops_optimizer_actions_total", "autoops_responder_requests_total",
+                 "autoops_builds_total", "autoops_agent_up"):
+        assert name in metrics
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_remote_monitor_with_retries_and_an_agent_that_goes_down(runs, responder_agent):
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_monitor_app(MonitorAgent()), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    c = Controller(ControllerSettings(scenario="NodeWebapp", urls={"monitor": f"http://127.0.0.1:{port}"}, timeout_s=2, retries=1),
+                   optimizer=OptimizerAgent(runs), responder=responder_agent)
+    first = c.run_once()  # no observation yet: the monitor's default configuration
+    assert not first["errors"] and first["monitor"]["action_id"] == DEFAULT_ACTION
+    second = c.run_once()
+    assert second["monitor"]["action_id"] == second["optimizer"]["action_id"]
+    server.should_exit = True
+    thread.join(timeout=10)
+    down = c.run_once()
+    assert "did not answer after 2 tries" in down["errors"]["monitor"] and c.status()["agent_errors"]["monitor"] == 1
