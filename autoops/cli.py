@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import typer
@@ -213,6 +214,74 @@ def tune(
     best = result.best_trial
     console.print(f"study {result.study_name}: {len(result.trials)} trials; best #{best.number}: "
                   f"regret {best.value:.4f} with {best.params}")
+
+
+AGENT_APPS = {
+    "monitor": "autoops.api.monitor:create_monitor_app",
+    "optimizer": "autoops.api.optimizer:create_optimizer_app",
+    "responder": "autoops.api.responder:create_responder_app",
+    "controller": "autoops.api.main:create_controller_app",
+}
+
+
+@app.command()
+def serve(
+    agent: str = typer.Argument(..., help="monitor, optimizer, responder or controller."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind (loopback unless you mean otherwise)."),
+    port: int = typer.Option(9000, help="Port to listen on."),
+) -> None:
+    """Run one agent as its own HTTP service (the controller reaches it through AUTOOPS_<AGENT>_URL).
+    Set AUTOOPS_API_TOKEN to require a bearer token on the endpoints that change state."""
+    import uvicorn
+
+    if agent not in AGENT_APPS:
+        _fail(f"unknown agent {agent!r}; expected one of {', '.join(AGENT_APPS)}")
+    uvicorn.run(AGENT_APPS[agent], factory=True, host=host, port=port, log_level="info")
+
+
+stack_app = typer.Typer(help="Prometheus, Alertmanager and the controller on loopback (Debian's binaries).", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+
+
+def _stack(folder: Path | None, prometheus_port: int, alertmanager_port: int, controller_port: int):
+    from autoops.stack import Stack
+
+    base = Stack()
+    return Stack(folder or base.folder, prometheus_port=prometheus_port, alertmanager_port=alertmanager_port, controller_port=controller_port)
+
+
+StackFolder = typer.Option(None, "--folder", help="Where configuration, data, logs and PID files go (default results/stack).")
+
+
+@stack_app.command("up")
+def stack_up(folder: Path = StackFolder, prometheus_port: int = 9090, alertmanager_port: int = 9093, controller_port: int = 9000,
+             timeout: float = typer.Option(90, help="Seconds to wait for every target to be up.")) -> None:
+    """Start whatever is not running and wait until Prometheus scrapes every target; print the URLs."""
+    from autoops.stack import StackError
+
+    stack = _stack(folder, prometheus_port, alertmanager_port, controller_port)
+    start = time.perf_counter()
+    try:
+        urls = stack.up(timeout_s=timeout)
+    except StackError as err:
+        _fail(str(err))
+    console.print(f"stack up in {time.perf_counter() - start:.1f} s; every target is up")
+    for name, url in urls.items():
+        console.print(f"  {name:13s} {url}")
+
+
+@stack_app.command("down")
+def stack_down(folder: Path = StackFolder) -> None:
+    """Stop the controller, Alertmanager and Prometheus of this stack folder."""
+    stopped = _stack(folder, 9090, 9093, 9000).down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@stack_app.command("status")
+def stack_status(folder: Path = StackFolder, prometheus_port: int = 9090, alertmanager_port: int = 9093, controller_port: int = 9000) -> None:
+    """Which services of the stack run, with their PIDs and URLs."""
+    for name, info in _stack(folder, prometheus_port, alertmanager_port, controller_port).status().items():
+        console.print(f"  {name:13s} {'running' if info['running'] else 'stopped':8s} pid {info['pid'] or '-':>7}  {info['url']}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ from autoops.agents import AgentUnavailable
 from autoops.envs import describe_action, get_scenario
 from autoops.envs.model import OBS_SIZE, observation as observation_of
 
-DEFAULT_RUNS = Path(__file__).resolve().parents[2] / "results" / "runs"
+# where `autoops train` writes runs; AUTOOPS_RUNS_DIR points a service elsewhere
+DEFAULT_RUNS = Path(os.environ.get("AUTOOPS_RUNS_DIR", Path(__file__).resolve().parents[2] / "results" / "runs"))
 
 
 def latest_run(scenario: str, runs_root: Path = DEFAULT_RUNS) -> Path | None:
