@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -136,36 +137,103 @@ def env_replay(file: Path = typer.Argument(..., help="An episode record written 
 @app.command()
 def demo(
     scenario: str = ScenarioOption,
-    builds: int = typer.Option(20, min=1, help="Builds to simulate with the optimal policy."),
+    builds: int = typer.Option(30, min=1, help="Builds to run through the controller."),
     seed: int = typer.Option(0, help="Seed of the simulator."),
+    generator: str = typer.Option(None, "--generator", "-g", help="The responder's generator (default from configs/responder.yaml: smollm2)."),
+    diagnose: bool = typer.Option(False, help="Diagnosis in the loop: the optimizer sees the responder's predicted failure "
+                                  "category instead of the simulator's truth; the run is repeated with the truth to show the cost."),
+    train_steps: int = typer.Option(20_000, min=1000, help="Steps of the quick training run made when no trained optimizer exists."),
+    runs_dir: Path = typer.Option(None, help="Where trained optimizer runs are (default results/runs)."),
 ) -> None:
-    """The simulator demo: the exact optimum against the baselines, then a short run of builds
-    chosen by the optimal policy, printing each failure as the monitor and optimizer see it."""
-    from autoops.envs import BuildPipelineEnv, describe_action
+    """The AutoOps workflow end to end: for each build the optimizer picks the configuration, the
+    monitor runs it, and on a failure the responder suggests a fix; then a summary against the
+    best static configuration. Trains a quick optimizer first if none exists."""
+    from autoops.agents import AgentUnavailable
+    from autoops.agents.controller import Controller, ControllerSettings
+    from autoops.agents.optimizer import OptimizerAgent
+    from autoops.agents.responder import ResponderAgent
     from autoops.planning import solve_scenario
 
     model = _model(scenario)
+    name = model.scenario.name
+    optimizer = OptimizerAgent(runs_dir) if runs_dir else OptimizerAgent()
+    try:
+        run_dir = optimizer.run_for(name)
+    except AgentUnavailable:
+        from autoops.optimizer.train import train
+
+        console.print(f"No trained optimizer for {name}: training a quick one ({train_steps} steps) ...")
+        run_dir = train(name, seed=seed, overrides={"total_timesteps": train_steps}, run_root=optimizer.runs_root, config_name="demo")
+    console.print(f"optimizer: {run_dir}")
+    responder = ResponderAgent()
+    if generator is not None and generator not in ("extractive", "smollm2", "hf", "openai"):
+        _fail(f"unknown generator {generator!r}; expected extractive, smollm2, hf or openai")
+
+    def run(diagnosed: bool, show: bool) -> list[dict]:
+        settings = ControllerSettings(scenario=name, seed=seed, generator=generator, diagnose=diagnosed)
+        controller = Controller(settings, optimizer=optimizer, responder=responder)
+        records = []
+        for _ in range(builds):
+            record = controller.run_once()
+            records.append(record)
+            build = record["monitor"]
+            if show and build and build["status"] == "failure":
+                console.print(f"[Monitor]  -> {_monitor_line(build)}", markup=False, soft_wrap=True)
+                nxt = controller.best_action(controller.observation) if controller.observation else None
+                console.print(f"[Optimizer] -> {{'action_id': {nxt['action_id']}, 'action_description': '{nxt['action_description']}'}}"
+                              if nxt else f"[Optimizer] -> {record['errors'].get('optimizer')}", markup=False, soft_wrap=True)
+                console.print(f"[Responder] -> {_responder_line(record.get('responder'), record['errors'].get('responder'))}",
+                              markup=False, soft_wrap=True)
+        return records
+
+    records = run(diagnose, show=True)
     solution = solve_scenario(model)
-    console.print(solution_table(solution))
-    env = BuildPipelineEnv(model.scenario)
-    env.reset(seed=seed)
-    failures = 0
-    for _ in range(builds):
-        action = int(solution.optimal_policy[env.state_index])
-        _, reward, _, _, info = env.step(action)
-        if info["status"] == "failure":
-            failures += 1
-            monitor = {k: info[k] for k in ("status", "failure_category", "duration_minutes", "cost_usd")}
-            monitor["error_log"] = info["error_log"].splitlines()[-1]
-            console.print(f"[Monitor]  -> {monitor}", markup=False)
-            next_action = int(solution.optimal_policy[env.state_index])
-            console.print(f"[Optimizer] -> {{'action_id': {next_action}, 'action_description': '{describe_action(next_action)}'}}", markup=False)
-    console.print(f"{builds} builds, {failures} failed; the exact failure rate of this policy is {solution.optimal.failure_rate:.1%}")
+    _demo_summary(records, solution, diagnose)
+    if diagnose:
+        truth = run(False, show=False)
+        reward = lambda rs: sum(r["monitor"]["reward"] for r in rs) / len(rs)  # noqa: E731
+        console.print(f"Misdiagnosis cost: mean reward per build {reward(records):.3f} with the responder's diagnosis "
+                      f"against {reward(truth):.3f} with the true category (same seed, {builds} builds; a sample, not exact).")
 
 
-from autoops.responder.commands import eval_rag_cmd, suggest_cmd  # noqa: E402
-app.command("suggest")(suggest_cmd)
-app.command("eval-rag")(eval_rag_cmd)
+ERROR_WORDS = re.compile(r"error|exception|fail|fatal|killed|timed? ?out|denied|no space|toomanyrequests|cancel", re.I)
+
+
+def _monitor_line(build: dict) -> dict:
+    lines = [line.strip() for line in (build.get("error_log") or "").splitlines() if line.strip()]
+    last_error = next((line for line in lines if ERROR_WORDS.search(line)), lines[-1] if lines else "")
+    return {"build": build["build"], "status": build["status"], "failure_category": build["failure_category"],
+            "duration_minutes": round(build["duration_minutes"], 1), "cost_usd": round(build["cost_usd"], 3),
+            "action": build["action_description"], "log": last_error[:120]}
+
+
+def _responder_line(suggestion: dict | None, error: str | None) -> dict | str:
+    if suggestion is None:
+        return f"unavailable: {error}"
+    return {"category": suggestion["category"], "summary": suggestion["summary"][:120],
+            "fix": (suggestion["fix_steps"] or ["(declined)"])[0].splitlines()[0][:120],
+            "incidents": suggestion["incident_ids"][:2], "generator": suggestion["generator"],
+            "confidence": suggestion["confidence"], "fallback": suggestion["fallback_reason"]}
+
+
+def _demo_summary(records: list[dict], solution, diagnose: bool) -> None:
+    builds = [r["monitor"] for r in records if r.get("monitor")]
+    failures = [(r["monitor"], r.get("responder")) for r in records if r.get("monitor") and r["monitor"]["status"] == "failure"]
+    answered = [(b, s) for b, s in failures if s and not s["declined"]]
+    matched = sum(s["category"] == b["failure_category"] for b, s in answered)
+    static = solution.baselines[2]
+    table = Table(title=f"{solution.scenario}: {len(builds)} builds through the controller" + (" (diagnosis in the loop)" if diagnose else ""))
+    for column in ("", "failure rate", "mean duration min", "mean cost $"):
+        table.add_column(column, justify="left" if not column else "right")
+    table.add_row("this run", f"{len(failures) / len(builds):.1%}", f"{sum(b['duration_minutes'] for b in builds) / len(builds):.2f}",
+                  f"{sum(b['cost_usd'] for b in builds) / len(builds):.3f}")
+    table.add_row(f"{static.policy} (exact)", f"{static.failure_rate:.1%}", f"{static.mean_duration_minutes:.2f}", f"{static.mean_cost_usd:.3f}")
+    table.add_row("optimal policy (exact)", f"{solution.optimal.failure_rate:.1%}", f"{solution.optimal.mean_duration_minutes:.2f}",
+                  f"{solution.optimal.mean_cost_usd:.3f}")
+    console.print(table)
+    if failures:
+        console.print(f"Responder: {len(answered)} of {len(failures)} failures answered ({len(failures) - len(answered)} declined or unavailable); "
+                      f"category matched the simulator's true category in {matched} of {len(answered)}.")
 
 
 @app.command()

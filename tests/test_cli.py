@@ -60,7 +60,13 @@ def test_replay_of_a_file_that_is_not_a_record(tmp_path):
     assert result.exit_code == 2 and "not an episode record" in result.output
 
 
-def test_demo_runs_and_prints_the_seed_lines():
-    result = runner.invoke(app, ["demo", "--builds", "60", "--seed", "1"])
+def test_demo_trains_a_quick_optimizer_and_prints_the_seed_lines(tmp_path, shared_dir):
+    args = ["demo", "-s", "PythonLibrary", "--builds", "25", "--seed", "1", "-g", "extractive", "--train-steps", "1000", "--runs-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "[Monitor]  -> {" in result.output and "[Optimizer] -> {'action_id':" in result.output
+    assert "training a quick one" in result.output and list(tmp_path.glob("PythonLibrary__demo__1__*/model.zip"))
+    for line in ("[Monitor]  -> {'build':", "[Optimizer] -> {'action_id':", "[Responder] -> {'category':"):
+        assert line in result.output
+    assert "best static" in result.output and "category matched the simulator's true category in" in result.output
+    again = runner.invoke(app, [*args, "--diagnose"])
+    assert again.exit_code == 0 and "training a quick one" not in again.output and "Misdiagnosis cost" in again.output
