@@ -256,9 +256,6 @@ def sweep(
         raise typer.Exit(1)
 
 
-from autoops.optimizer.commands import evaluate_cmd, train_cmd  # noqa: E402
-app.command("train")(train_cmd)
-app.command("evaluate")(evaluate_cmd)
 
 @app.command()
 def tune(
@@ -351,6 +348,15 @@ def stack_status(folder: Path = StackFolder, prometheus_port: int = 9090, alertm
     for name, info in _stack(folder, prometheus_port, alertmanager_port, controller_port).status().items():
         console.print(f"  {name:13s} {'running' if info['running'] else 'stopped':8s} pid {info['pid'] or '-':>7}  {info['url']}")
 
+
+# Commands that live beside their package.
+from autoops.optimizer.commands import evaluate_cmd, train_cmd  # noqa: E402
+from autoops.responder.commands import eval_rag_cmd, suggest_cmd  # noqa: E402
+
+app.command("train")(train_cmd)
+app.command("evaluate")(evaluate_cmd)
+app.command("suggest")(suggest_cmd)
+app.command("eval-rag")(eval_rag_cmd)
 
 if __name__ == "__main__":
     app()
