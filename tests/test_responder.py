@@ -288,17 +288,16 @@ def test_hybrid_accuracy_on_our_labelled_queries(responder):
 
 
 def test_simulated_ci_logs_are_handled(responder):
-    """Logs from the build simulator (another toolchain mix than the KB was written from).
-    Measured 0.63-0.75 top-1 over seeds; several simulated flavours (mypy, Cython, corrupted
-    cache archives) have no incident of their own yet."""
-    logs = pytest.importorskip("autoops.envs.logs")
+    """Logs from the build simulator (written apart from the KB). Measured 0.90 top-1 over
+    30 seeds x 3 toolchains; the floor leaves room for the 60 logs drawn here."""
+    from autoops.envs import logs
     from autoops.envs.categories import FAILURES, TOOLCHAINS
 
     rng = random.Random(7)
     cases = [(c, logs.render_log(c, t, rng)) for c in FAILURES for t in TOOLCHAINS for _ in range(2)]
     top = [responder.retrieve(text, k=1)[0] for _, text in cases]
     accuracy = sum(hit.category == c for hit, (c, _) in zip(top, cases)) / len(cases)
-    assert accuracy >= 0.5
+    assert accuracy >= 0.75
     assert sum(hit.score < responder.decline_threshold for hit in top) <= len(cases) // 10
 
 
