@@ -28,13 +28,15 @@ TensorBoard tags (x axis: environment steps; one step is one build):
                                   one batched forward pass over the 352 observations, then
                                   ``planning.evaluate``
 
-Exploration schedule: epsilon decays linearly from ``exploration_initial_eps`` to
-``exploration_final_eps`` over the first ``exploration_fraction * total_timesteps`` environment
-steps, counted from the start of the run. SB3 computes epsilon from the progress of the current
-``learn`` call (``1 - num_timesteps / _total_timesteps``), and ``_total_timesteps`` changes when a
-run is resumed; ``_set_schedules`` rescales SB3's schedule before each ``learn`` call so that
-epsilon stays a function of the absolute step, and a resumed run has the epsilon that the
-uninterrupted run would have had.
+Schedules: epsilon decays linearly from ``exploration_initial_eps`` to ``exploration_final_eps``
+over the first ``exploration_fraction * total_timesteps`` environment steps of the run, and the
+learning rate from ``learning_rate`` to ``learning_rate * learning_rate_end`` over
+``total_timesteps``. SB3 computes both from the progress of the current ``learn`` call
+(``1 - num_timesteps / _total_timesteps``), and ``_total_timesteps`` changes when a run is resumed
+(``reset_num_timesteps=False`` adds the steps done so far); ``_set_schedules`` rescales SB3's
+schedules before each ``learn`` call so that they stay functions of the absolute step: a resumed
+run has the epsilon (and learning rate) that the uninterrupted run would have had, and training
+past ``total_timesteps`` keeps the final values.
 
 Same seed, same machine, ``torch_threads: 1``: same metrics (the SPS and timings aside).
 """
@@ -264,7 +266,7 @@ def resolve_settings(
 ) -> DQNSettings:
     """Class defaults <- ``default`` <- the scenario's entry of ``configs/dqn.yaml`` <- overrides."""
     config = load_dqn_config(config_path)
-    name = get_scenario(scenario).name if scenario not in config else scenario
+    name = get_scenario(scenario).name
     values = {**config["default"], **config.get(name, {}), **parse_overrides(overrides)}
     return DQNSettings(**values)
 
@@ -661,7 +663,8 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
             status = "stopped"
     except KeyboardInterrupt:
         status = "interrupted"
-        monitor._on_training_end()  # SB3 does not call it when learn raises
+        if hasattr(monitor, "_start"):
+            monitor._on_training_end()  # SB3 does not call it when learn raises
         raise
     finally:
         writer.flush()
