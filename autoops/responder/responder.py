@@ -155,7 +155,7 @@ class ResponderConfig:
     min_support: float = 0.6
     llm_threads: int | None = 2
     llm_cache_dir: str = "results/cache/llm"
-    llm_int8: bool = True
+    llm_int8: bool = False
     hf_model: str = "google/flan-t5-small"
     local_files_only: bool = True
     openai_base_url: str = "http://127.0.0.1:11434/v1"
