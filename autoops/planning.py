@@ -214,7 +214,6 @@ def solve_scenario(model: BuildModel) -> Solution:
     )
 
 
-
 POLICY_NAMES = "optimal, heuristic, best-static, random or static:N (N an action id)"
 
 
@@ -226,9 +225,9 @@ def named_policy(model: BuildModel, name: str) -> np.ndarray:
         return tune_heuristic(model)[0]
     if name == "random":
         return np.full((N_STATES, N_ACTIONS), 1 / N_ACTIONS)
-    statics = [evaluate(model, np.full(N_STATES, a)).mean_reward for a in range(N_ACTIONS)] if name == "best-static" else None
-    if statics is not None:
-        return np.full(N_STATES, int(np.argmax(statics)))
+    if name == "best-static":
+        rewards = [evaluate(model, np.full(N_STATES, a)).mean_reward for a in range(N_ACTIONS)]
+        return np.full(N_STATES, int(np.argmax(rewards)))
     if name.startswith("static:") and name[7:].isdigit() and int(name[7:]) < N_ACTIONS:
         return np.full(N_STATES, int(name[7:]))
     raise ValueError(f"unknown policy {name!r}; expected {POLICY_NAMES}")
