@@ -5,6 +5,7 @@ Every training here is tiny (a few hundred steps): these tests check the machine
 
 import json
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -64,6 +65,7 @@ def test_a_run_folder_holds_every_file(run):
     for name in ("config.yaml", "model.zip", "replay_buffer.pkl", "metrics.json"):
         assert (run / name).is_file(), name
     assert list(run.glob("events.out.tfevents.*"))
+    assert "_layers" not in json.loads(zipfile.ZipFile(run / "model.zip").read("data"))  # FastDQN's views are not saved
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["scenario"] == "JvmMonorepo" and config["seed"] == 3 and config["config_name"] == "tiny"
     assert config["settings"]["total_timesteps"] == 600 and config["overrides"]["eval_freq"] == 200

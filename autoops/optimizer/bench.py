@@ -27,12 +27,13 @@ def bench_dqn(steps: int = 20_000, scenario: str = "JvmMonorepo", repeats: int =
     sc = get_scenario(scenario)
     settings = resolve_settings(sc.name)
     torch.set_num_threads(settings.torch_threads)
-    runs = []
+    runs, cpu = [], []
     for _ in range(repeats):
         model = build_model(make_env(sc, settings), settings, seed)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model.learn(steps, log_interval=None)
         runs.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     best = min(runs)
     return {
         "machine": _machine(),
@@ -43,6 +44,8 @@ def bench_dqn(steps: int = 20_000, scenario: str = "JvmMonorepo", repeats: int =
             "seconds": best,
             "steps_per_second": steps / best,
             "all_seconds": runs,
+            # CPU time of this process: what one free core would give on a machine shared with other jobs
+            "steps_per_cpu_second": steps / min(cpu),
             "torch_threads": settings.torch_threads,
         }},
         "target": {"steps_per_second": TARGET_STEPS_PER_SECOND},

@@ -21,8 +21,9 @@ TensorBoard tags (x axis: environment steps; one step is one build):
                                   steps (exploration included)
     losses/td_loss                SB3's Huber TD loss of the latest training phase, every ``log_freq`` steps
     charts/mean_q                 max_a Q(s, a) of the network averaged over the stationary distribution
-                                  of its greedy policy, every ``eval_freq`` steps (network units:
-                                  discounted sums of ``reward_scale`` x reward)
+                                  of the optimal policy (computed once), every ``eval_freq`` steps
+                                  (network units: discounted sums of ``reward_scale`` x reward; near
+                                  the optimum it tends to reward_scale x optimal mean reward / (1 - gamma))
     charts/SPS                    environment steps per second of the current ``learn`` call
     eval/regret                   exact relative regret of the greedy policy, every ``eval_freq`` steps:
                                   one batched forward pass over the 352 observations, then
@@ -328,6 +329,9 @@ class FastDQN(DQN):
             return None
         return [(m.weight.detach().numpy().T, m.bias.detach().numpy()) for m in linear]
 
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_layers"]
+
     def _setup_learn(self, *args, **kwargs):
         self._layers = self._numpy_layers()  # (re)bound at each learn call: parameters may have been replaced
         return super()._setup_learn(*args, **kwargs)
@@ -411,16 +415,18 @@ class TrainingMonitor(BaseCallback):
     """Writes the TensorBoard tags, evaluates the greedy policy exactly every ``eval_freq``
     steps (the regret curve of metrics.json) and drives the progress bar."""
 
-    def __init__(self, settings: DQNSettings, build: BuildModel, optimal_reward: float, writer: SummaryWriter,
-                 curve: dict[str, list], progress: bool, learn_steps: int):
+    def __init__(self, settings: DQNSettings, build: BuildModel, optimal_reward: float, optimal_dist: np.ndarray,
+                 writer: SummaryWriter, curve: dict[str, list], progress: bool, learn_steps: int):
         super().__init__()
-        self.settings, self.build, self.optimal_reward, self.writer = settings, build, optimal_reward, writer
+        self.settings, self.build, self.writer = settings, build, writer
+        self.optimal_reward, self.optimal_dist = optimal_reward, optimal_dist
         self.curve, self.progress, self.learn_steps = curve, progress, learn_steps
         self.last_stats: planning.PolicyStats | None = None
         self.seconds = 0.0
 
     def _on_training_start(self) -> None:
         self._start, self._start_steps = time.perf_counter(), self.num_timesteps
+        self.end = self.num_timesteps + self.learn_steps
         self._reward_sum, self._reward_count = 0.0, 0
         self._bar = tqdm(total=self.learn_steps, unit="step", desc=self.build.scenario.name, dynamic_ncols=True) if self.progress else None
         self._bar_at = self.num_timesteps
@@ -436,7 +442,7 @@ class TrainingMonitor(BaseCallback):
             self.evaluate(t)
         if t % self.settings.log_freq == 0:
             self._log(t)
-        return True
+        return t < self.end  # SB3 would finish the rollout of train_freq steps past the end
 
     def _log(self, t: int) -> None:
         self.writer.add_scalar("charts/mean_reward_per_build", self._reward_sum / max(self._reward_count, 1), t)
@@ -456,9 +462,8 @@ class TrainingMonitor(BaseCallback):
         q = q_table(self.model, self.build.observations)
         policy = q.argmax(axis=1)
         stats = planning.evaluate(self.build, policy, "dqn greedy", optimal_reward=self.optimal_reward)
-        dist = planning.stationary_distribution(self.build, policy)
         self.writer.add_scalar("eval/regret", stats.regret, t)
-        self.writer.add_scalar("charts/mean_q", float(dist @ q.max(axis=1)), t)
+        self.writer.add_scalar("charts/mean_q", float(self.optimal_dist @ q.max(axis=1)), t)
         self.curve["steps"].append(int(t))
         self.curve["regret"].append(stats.regret)
         self.curve["epsilon"].append(float(self.model.exploration_rate))
@@ -636,23 +641,25 @@ def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timest
     return _learn(model, new_dir, sc, settings, config, steps, True, curve, progress, callbacks)
 
 
-_OPTIMAL: dict[str, float] = {}
+_OPTIMAL: dict[str, tuple[float, np.ndarray]] = {}
 
 
-def _optimal_reward(build: BuildModel) -> float:
-    """The optimal mean reward per build, solved once per scenario and process."""
+def _optimum(build: BuildModel) -> tuple[float, np.ndarray]:
+    """The optimal mean reward per build and the optimal policy's stationary distribution,
+    solved once per scenario and process."""
     key = repr(build.scenario)
     if key not in _OPTIMAL:
-        _OPTIMAL[key] = planning.solve(build)[1]
+        policy, gain = planning.solve(build)
+        _OPTIMAL[key] = gain, planning.stationary_distribution(build, policy)
     return _OPTIMAL[key]
 
 
 def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, config: dict, steps: int,
            resume: bool, curve: dict, progress: bool, callbacks: Iterable[BaseCallback]) -> Path:
     build = model.get_env().envs[0].unwrapped.model
-    optimal_reward = _optimal_reward(build)
+    optimal_reward, optimal_dist = _optimum(build)
     writer = SummaryWriter(log_dir=str(run_dir))
-    monitor = TrainingMonitor(settings, build, optimal_reward, writer, curve, progress, steps)
+    monitor = TrainingMonitor(settings, build, optimal_reward, optimal_dist, writer, curve, progress, steps)
     start = model.num_timesteps
     target = start + steps
     _set_schedules(model, settings, steps)
