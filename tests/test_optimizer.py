@@ -21,7 +21,6 @@ from autoops.optimizer.evaluate import evaluate_run, greedy_policy, policy_table
 from autoops.optimizer.train import (
     TAGS,
     DQNSettings,
-    FastDQN,
     SettingsError,
     build_model,
     epsilon_at,

@@ -79,8 +79,10 @@ def train_cmd(
         )
     except (SettingsError, RunError, ScenarioError) as err:
         _fail(str(err))
-    except KeyboardInterrupt:
-        console.print("interrupted: the run was saved (status 'interrupted'); continue it with `autoops train --resume RUN_DIR`")
+    except KeyboardInterrupt as interrupt:
+        run_dir = getattr(interrupt, "run_dir", "RUN_DIR")
+        console.print(f"interrupted: the run was saved (status 'interrupted'); continue it with `autoops train --resume {run_dir}`",
+                      soft_wrap=True, highlight=False)
         raise typer.Exit(130) from None
     metrics = json.loads((run_dir / "metrics.json").read_text())
     final = metrics["final"]

@@ -668,8 +668,9 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
         model.learn(steps, callback=[monitor, *callbacks], log_interval=None, reset_num_timesteps=not resume)
         if model.num_timesteps < target:
             status = "stopped"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         status = "interrupted"
+        interrupt.run_dir = run_dir  # for the caller's message; the run is saved below
         if hasattr(monitor, "_start"):
             monitor._on_training_end()  # SB3 does not call it when learn raises
         raise
