@@ -192,8 +192,26 @@ def demo(
     if diagnose:
         truth = run(False, show=False)
         reward = lambda rs: sum(r["monitor"]["reward"] for r in rs) / len(rs)  # noqa: E731
-        console.print(f"Misdiagnosis cost: mean reward per build {reward(records):.3f} with the responder's diagnosis "
-                      f"against {reward(truth):.3f} with the true category (same seed, {builds} builds; a sample, not exact).")
+        console.print(f"Misdiagnosis cost in this sample: mean reward per build {reward(records):.3f} with the responder's diagnosis "
+                      f"against {reward(truth):.3f} with the true category (same seed, {builds} builds).")
+        _exact_misdiagnosis_cost(model, solution, run_dir, responder.responder, seed)
+
+
+def _exact_misdiagnosis_cost(model, solution, run_dir: Path, responder, seed: int, samples: int = 30) -> None:
+    """The exact cost of diagnosis in the loop, from the responder's confusion matrix on simulated logs."""
+    from autoops.diagnosis import confusion_matrix, misdiagnosis_cost
+    from autoops.optimizer.evaluate import greedy_policy
+
+    confusion = confusion_matrix(responder, model.scenario.toolchain, samples=samples, seed=seed, progress=True)
+    table = Table(title=f"Exact cost of diagnosis in the loop ({samples} simulated {model.scenario.toolchain} logs per failure category)")
+    for column in ("policy", "true category", "responder's diagnosis", "no diagnosis"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for name, policy in (("optimal", solution.optimal_policy), ("trained optimizer", greedy_policy(run_dir, model))):
+        cost = misdiagnosis_cost(model, policy, confusion, solution.optimal.mean_reward)
+        table.add_row(name, *(f"{stats.mean_reward:.3f} ({stats.regret:.2%} regret)" for stats in (cost.truth, cost.diagnosed, cost.blind)))
+    console.print(table)
+    console.print(f"Mean reward per build, exact; the responder named the true category of {cost.accuracy:.1%} of failure logs "
+                  "(macro average over categories).")
 
 
 ERROR_WORDS = re.compile(r"error|exception|fail|fatal|killed|timed? ?out|denied|no space|toomanyrequests|cancel", re.I)

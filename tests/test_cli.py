@@ -70,3 +70,4 @@ def test_demo_trains_a_quick_optimizer_and_prints_the_seed_lines(tmp_path, share
     assert "best static" in result.output and "category matched the simulator's true category in" in result.output
     again = runner.invoke(app, [*args, "--diagnose"])
     assert again.exit_code == 0 and "training a quick one" not in again.output and "Misdiagnosis cost" in again.output
+    assert "Exact cost of diagnosis in the loop" in again.output and "trained optimizer" in again.output
