@@ -82,7 +82,13 @@ def bench_responder() -> dict:
     return {"retrieval": run(), "llm": bench_llm()}
 
 
-BENCHES = {"env": bench_env, "dqn": bench_dqn, "responder": bench_responder}
+def bench_api() -> dict:
+    from autoops.api.bench import bench_api as run
+
+    return run()
+
+
+BENCHES = {"env": bench_env, "dqn": bench_dqn, "responder": bench_responder, "api": bench_api}
 
 
 def main(argv: list[str] | None = None) -> None:

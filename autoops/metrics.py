@@ -35,3 +35,6 @@ RESPONDER_DECLINES = Counter("autoops_responder_declines_total", "Requests the r
 CONTROLLER_ITERATIONS = Counter("autoops_controller_iterations_total", "Monitor -> optimizer -> responder iterations.")
 AGENT_ERRORS = Counter("autoops_agent_errors_total", "Calls from the controller to an agent that failed.", ["agent"])
 AGENT_UP = Gauge("autoops_agent_up", "Whether the controller reached the agent on its last call (1) or not (0).", ["agent"])
+NOTIFICATIONS = Counter(
+    "autoops_notifications_total", "Alert notifications through apprise, one per answered alert and URL.", ["outcome"],
+)

@@ -47,3 +47,12 @@ def test_token_protects_state_changing_endpoints(monkeypatch):
     assert c.post("/simulate_build", json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert c.post("/simulate_build", json={}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert c.get("/healthz").status_code == 200 and c.get("/metrics").status_code == 200
+
+
+def test_the_load_generator_drives_a_real_uvicorn_worker():
+    from autoops.api.bench import bench_simulate_build
+
+    result = bench_simulate_build(concurrency=(2,), seconds=1.0)
+    level = result["levels"][0]
+    assert level["connections"] == 2 and level["requests"] > 0
+    assert 0 < level["latency_ms"]["p50"] <= level["latency_ms"]["p99"] <= level["latency_ms"]["max"]

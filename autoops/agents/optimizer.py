@@ -35,7 +35,7 @@ class OptimizerAgent:
         if run is None or not (run / "model.zip").is_file():
             raise AgentUnavailable(
                 f"no trained optimizer for {scenario} in {self.runs_root}: train one with "
-                f"`autoops train --scenario {scenario}` (or name a run folder in configs/controller.yaml)"
+                f"`autoops train --scenario {scenario}` (or point AUTOOPS_RUNS_DIR at a folder of runs)"
             )
         return run
 

@@ -4,7 +4,9 @@ Serves the monitor (``/simulate_build``), optimizer (``/get_best_action``) and r
 (``/suggest_fix``, ``/alerts``) endpoints, the controller's own (``/run``, ``/loop/start``,
 ``/loop/stop``, ``/status``, ``/answers``) and one ``/metrics`` for the whole system. Settings
 come from ``AUTOOPS_SCENARIO``, ``AUTOOPS_SEED``, ``AUTOOPS_GENERATOR``, ``AUTOOPS_DIAGNOSE``
-and ``AUTOOPS_<AGENT>_URL`` (an agent running as its own service).
+and ``AUTOOPS_<AGENT>_URL`` (an agent running as its own service). Each answered alert is also
+sent to the apprise URLs (Slack, Discord, ...) of ``configs/notify.yaml``, or of
+``AUTOOPS_NOTIFY_URLS`` (separated by whitespace or commas) when that is set.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Depends
 from autoops.agents.controller import Controller, ControllerSettings
 from autoops.api import monitor, optimizer, responder
 from autoops.api.common import create_app, require_token
+from autoops.notify import Notifier
 
 
 def settings_from_environment() -> ControllerSettings:
@@ -31,13 +34,19 @@ def settings_from_environment() -> ControllerSettings:
     )
 
 
-def create_controller_app(controller: Controller | None = None):
+def create_controller_app(controller: Controller | None = None, notifier: Notifier | None = None):
     controller = controller or Controller(settings_from_environment())
+    notifier = notifier or Notifier.from_config()
     app = create_app("AutoOps controller", "Monitor -> optimizer -> responder, once or continuously.")
     answers: collections.deque = collections.deque(maxlen=200)  # the latest answers to alerts
     app.include_router(monitor.router(controller.monitor))
     app.include_router(optimizer.router(controller.optimizer))
-    app.include_router(responder.router(controller.responder, on_alerts=answers.extend))
+
+    def on_alerts(new: list[dict]) -> None:
+        answers.extend(new)
+        notifier.notify(new)
+
+    app.include_router(responder.router(controller.responder, on_alerts=on_alerts, alert_generator=controller.settings.generator))
     api = APIRouter(tags=["controller"])
 
     @api.post("/run", dependencies=[Depends(require_token)])

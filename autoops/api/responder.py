@@ -29,7 +29,8 @@ class AlertmanagerPayload(BaseModel):
     alerts: list[Alert]
 
 
-def router(agent: ResponderAgent, on_alerts=None) -> APIRouter:
+def router(agent: ResponderAgent, on_alerts=None, alert_generator: str | None = None) -> APIRouter:
+    """``on_alerts`` receives each webhook's answers; ``alert_generator`` answers alerts (default: the configured one)."""
     api = APIRouter(tags=["responder"])
 
     @api.post("/suggest_fix")
@@ -46,7 +47,7 @@ def router(agent: ResponderAgent, on_alerts=None) -> APIRouter:
     @api.post("/alerts")
     def alerts(payload: AlertmanagerPayload) -> dict:
         """Alertmanager's webhook: a suggestion for each firing alert."""
-        answers = agent.answer_alerts(payload.model_dump())
+        answers = agent.answer_alerts(payload.model_dump(), alert_generator)
         if on_alerts:
             on_alerts(answers)
         return {"answered": len(answers), "answers": answers}

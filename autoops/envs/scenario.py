@@ -8,6 +8,7 @@ was expected instead of a ``KeyError`` deep inside the model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import typing
@@ -249,9 +250,15 @@ def scenario_files() -> list[Path]:
 
 
 def load_all() -> dict[str, Scenario]:
-    """Every scenario by name, the default first."""
+    """Every scenario by name, the default first; read again only when a file changes (reading
+    and checking them takes ~45 ms, and services look a scenario up on every request)."""
+    return dict(_load_files(tuple((path, path.stat().st_mtime_ns) for path in scenario_files())))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_files(files: tuple[tuple[Path, int], ...]) -> dict[str, Scenario]:
     scenarios = {}
-    for path in scenario_files():
+    for path, _ in files:
         scenario = load_scenario(path)
         if scenario.name in scenarios:
             raise ScenarioError(f"{path}: field 'name': {scenario.name!r} is already used by {scenarios[scenario.name].source}")
