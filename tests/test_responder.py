@@ -11,6 +11,7 @@ import random
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -438,3 +439,32 @@ def test_cli_eval_rag(cli, tmp_path):
     cases.write_text(json.dumps({"text": "x", "category": "oom"}) + "\n")
     result = runner.invoke(app, ["eval-rag", "--cases", str(cases)])
     assert result.exit_code == 2 and "unknown category 'oom'" in result.output
+
+
+# --------------------------------------------------------------------------- ONNX query embeddings
+
+
+def test_onnx_query_embeddings_equal_torch_and_the_export_is_cached(responder, tmp_path):
+    from autoops.responder.onnx_encoder import OnnxQueryEncoder
+
+    model, name = responder.retriever.model, responder.retriever.model_name
+    encoder = OnnxQueryEncoder(model, name, tmp_path)
+    texts = [text for text, _ in CLEAR_QUERIES] + ["x" * 3000]  # the last one is truncated to the model's window
+    expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    got = np.concatenate([encoder.encode(text) for text in texts])
+    assert np.abs(got - expected).max() < 1e-4
+    exported = encoder.path.stat().st_mtime_ns
+    assert OnnxQueryEncoder(model, name, tmp_path).path.stat().st_mtime_ns == exported  # reused, not exported again
+    encoder.path.write_bytes(b"not an onnx graph")
+    again = OnnxQueryEncoder(model, name, tmp_path)  # a damaged export is made again
+    assert np.abs(again.encode(texts[0]) - expected[:1]).max() < 1e-4
+
+
+def test_torch_and_onnx_query_runtimes_rank_alike(responder):
+    assert responder.retriever.query_runtime == "onnx"
+    on_torch = Responder.from_config(generator="extractive", query_runtime="torch")
+    assert on_torch.retriever.query_runtime == "torch"
+    for text, _ in CLEAR_QUERIES:
+        assert [h.incident_id for h in on_torch.retrieve(text)] == [h.incident_id for h in responder.retrieve(text)]
+    with pytest.raises(ConfigError, match="query_runtime"):
+        Responder.from_config(query_runtime="gpu")

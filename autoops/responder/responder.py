@@ -139,6 +139,7 @@ class ResponderConfig:
     cache_dir: str = str(DEFAULT_CACHE_DIR.relative_to(PROJECT_ROOT))
     device: str = "cpu"
     torch_threads: int | None = 1
+    query_runtime: str = "onnx"
     k: int = 5
     rrf_k: int = 60
     bm25_weight: float = 1.0
@@ -216,6 +217,8 @@ class ResponderConfig:
             bad(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}")
         if float(self.generation_timeout_s) <= 0:
             bad(f"generation_timeout_s must be positive, got {self.generation_timeout_s!r}")
+        if self.query_runtime not in ("onnx", "torch"):
+            bad(f"query_runtime must be onnx or torch, got {self.query_runtime!r}")
         if self.torch_threads is not None and (not isinstance(self.torch_threads, int) or self.torch_threads < 1):
             bad(f"torch_threads must be a positive integer or null, got {self.torch_threads!r}")
 
@@ -252,6 +255,7 @@ class Responder:
             calibration=self.config.calibration,
             torch_threads=self.config.torch_threads,
             device=self.config.device,
+            query_runtime=self.config.query_runtime,
         )
         self.extractive = ExtractiveGenerator(self.kb)
         self._generators: dict[str, Generator] = {"extractive": self.extractive}

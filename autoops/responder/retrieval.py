@@ -314,6 +314,7 @@ class HybridRetriever:
         calibration: Calibration | None = None,
         torch_threads: int | None = 1,
         device: str = "cpu",
+        query_runtime: str = "onnx",
     ):
         if rrf_k < 0:
             raise ValueError("rrf_k must be >= 0")
@@ -348,6 +349,21 @@ class HybridRetriever:
         t0 = time.perf_counter()
         self._load_or_build_dense()
         self.timings["dense_index_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.query_encoder = self._onnx_encoder(torch_threads) if query_runtime == "onnx" else None
+        self.query_runtime = "onnx" if self.query_encoder else "torch"
+        self.timings["query_encoder_s"] = time.perf_counter() - t0
+
+    def _onnx_encoder(self, threads: int | None):
+        from autoops.responder.onnx_encoder import OnnxQueryEncoder, OnnxUnavailable
+
+        try:
+            return OnnxQueryEncoder(self.model, self.model_name, self.cache_dir, threads)
+        except OnnxUnavailable as err:
+            import warnings
+
+            warnings.warn(f"query embeddings run on torch: {err}", stacklevel=3)
+            return None
 
     # ---- BM25
     def _build_bm25(self) -> None:
@@ -443,6 +459,8 @@ class HybridRetriever:
         self._passage_doc = np.array([self._position[p] for p in self.passage_ids], dtype=np.int64)
 
     def embed_query(self, text: str) -> np.ndarray:
+        if self.query_encoder is not None:
+            return self.query_encoder.encode(text)
         with self.threads:
             vector = self.model.encode(
                 [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
