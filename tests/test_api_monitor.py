@@ -20,6 +20,10 @@ def test_simulate_build_returns_outcome_and_counts_it_in_metrics():
     text = c.get("/metrics").text
     assert 'autoops_builds_total{failure_category="none",scenario="NodeWebapp",status="success"}' in text
     assert "autoops_build_duration_seconds_bucket" in text
+    # every failure kind has a series from the start, so rate() counts its first occurrence too
+    never = {"disk_full", "build_oom", "compilation_error", "test_timeout"} - {b["failure_category"] for b in failed}
+    for category in never:
+        assert f'autoops_builds_total{{failure_category="{category}",scenario="NodeWebapp",status="failure"}} 0.0' in text
 
 
 def test_same_seed_same_builds():

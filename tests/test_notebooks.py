@@ -1,5 +1,6 @@
 """Every notebook executes through papermill with small parameters, so a notebook that breaks fails CI."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,27 @@ def test_rag_evaluation_notebook(tmp_path, shared_dir):
     out = run("03_rag_evaluation.ipynb", tmp_path, generator="extractive", generation_cases=5,
               case_files={"our queries": "../knowledge_base/eval/queries.jsonl", "dev cases": str(shared_dir / "responder_dev_cases.jsonl")})
     assert out.exists()
+
+
+def test_end_to_end_demo_notebook(tmp_path):
+    """The stack when its binaries are installed (always in CI), else the embedded controller: the
+    figure is drawn and the responder answered the incident's alert."""
+    import json
+
+    from autoops.stack import binaries_available
+    from tests.test_monitoring import binary
+
+    if os.environ.get("CI"):
+        for name in ("prometheus", "promtool", "prometheus-alertmanager"):
+            binary(name)
+    out = run("04_end_to_end_demo.ipynb", tmp_path, generator="extractive", iterations=20, interval_s=1.0,
+              incident_builds=60, train_steps=1500, runs_dir=str(tmp_path / "runs"), mode="auto", alert_wait_s=150)
+    cells = {tag: cell for cell in json.loads(out.read_text())["cells"] for tag in cell["metadata"].get("tags", [])}
+
+    def text(tag: str) -> str:
+        return "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", "")) for o in cells[tag]["outputs"])
+
+    assert ("stack: " if binaries_available() else "embedded: ") in text("session")
+    assert any("image/png" in o.get("data", {}) for o in cells["figure"]["outputs"])
+    assert "AutoOpsHighBuildFailureRate" in text("alerts")
+    assert "AutoOpsHighBuildFailureRate" in text("answers") and "extractive" in text("answers")

@@ -2,24 +2,14 @@
 sends a firing alert through Debian's Alertmanager to the controller's /alerts webhook, where
 the responder answers it; every Grafana panel's query returns data from that Prometheus."""
 
-import socket
 import time
 
 import httpx
 import pytest
 
+from autoops.e2e import free_ports
 from autoops.stack import Stack
 from tests.test_monitoring import binary, dashboard_queries
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +20,7 @@ def stack(tmp_path_factory, shared_dir):
 
     runs = tmp_path_factory.mktemp("runs")
     train("PythonLibrary", seed=0, overrides=["total_timesteps=1500", "learning_starts=500", "eval_freq=1500"], run_root=runs, progress=False)
-    prometheus, alertmanager, controller = _free_ports(3)
+    prometheus, alertmanager, controller = free_ports(3)
     s = Stack(tmp_path_factory.mktemp("stack"), prometheus_port=prometheus, alertmanager_port=alertmanager, controller_port=controller)
     try:
         s.up(timeout_s=120, env={"AUTOOPS_SCENARIO": "PythonLibrary", "AUTOOPS_GENERATOR": "extractive", "AUTOOPS_RUNS_DIR": str(runs)})

@@ -23,6 +23,8 @@ class MonitorAgent:
     def _env(self, scenario: str, seed: int | None) -> BuildPipelineEnv:
         name = get_scenario(scenario).name  # raises ScenarioError for an unknown name
         if name not in self._envs or seed is not None:
+            if name not in self._envs:
+                _zero_series(name)
             env = self._envs.get(name) or BuildPipelineEnv(name)
             env.reset(seed=self.default_seed if seed is None else seed)
             self._envs[name], self._builds[name] = env, 0
@@ -67,6 +69,16 @@ class MonitorAgent:
             "next_state": self.describe_state(env.state_index),
             "next_observation": env.model.observations[env.state_index].tolist(),
         }
+
+
+def _zero_series(scenario: str) -> None:
+    """Create every build series of a scenario at 0: Prometheus's rate() needs a series to exist
+    before its first increase, or the first build of each kind would go uncounted."""
+    metrics.BUILD_DURATION.labels(scenario)
+    metrics.BUILD_COST.labels(scenario)
+    metrics.BUILDS.labels(scenario, "success", "none")
+    for category in OUTCOMES[1:]:
+        metrics.BUILDS.labels(scenario, "failure", category)
 
 
 __all__ = ["DEFAULT_ACTION", "MonitorAgent", "ScenarioError"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,13 +24,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from autoops.e2e import free_ports
+
 TARGET = {"requests_per_second": 1500, "p99_ms": 25.0}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(url: str, timeout_s: float = 60.0) -> None:
@@ -82,7 +77,7 @@ def load_test(url: str, path: str, body: dict, connections: int, seconds: float 
 
 
 def bench_simulate_build(concurrency: tuple[int, ...] = (1, 4, 8, 16), seconds: float = 10.0) -> dict:
-    port = _free_port()
+    port = free_ports(1)[0]
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "autoops.api.main:app", "--port", str(port), "--workers", "1",
                                "--log-level", "warning", "--no-access-log"], env={**os.environ, "AUTOOPS_GENERATOR": "extractive"})
@@ -132,7 +127,8 @@ def bench_stack(incident_timeout_s: float = 300.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp) / "runs"
         train("PythonLibrary", seed=0, overrides=["total_timesteps=1500", "learning_starts=500", "eval_freq=1500"], run_root=runs, progress=False)
-        stack = Stack(Path(tmp) / "stack", prometheus_port=_free_port(), alertmanager_port=_free_port(), controller_port=_free_port())
+        prometheus, alertmanager, controller_port = free_ports(3)
+        stack = Stack(Path(tmp) / "stack", prometheus_port=prometheus, alertmanager_port=alertmanager, controller_port=controller_port)
         start = time.perf_counter()
         try:
             stack.up(timeout_s=120, env={"AUTOOPS_SCENARIO": "PythonLibrary", "AUTOOPS_GENERATOR": "extractive", "AUTOOPS_RUNS_DIR": str(runs)})
