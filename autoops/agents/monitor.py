@@ -21,7 +21,7 @@ class MonitorAgent:
         self._lock = threading.Lock()  # the HTTP handlers and the controller's loop share the simulations
 
     def _env(self, scenario: str, seed: int | None) -> BuildPipelineEnv:
-        name = get_scenario(scenario).name  # raises ScenarioError for an unknown name
+        name = scenario if scenario in self._envs and seed is None else get_scenario(scenario).name  # ScenarioError if unknown
         if name not in self._envs or seed is not None:
             if name not in self._envs:
                 _zero_series(name)
