@@ -6,7 +6,7 @@ paths in it are relative to the folder the sweep is run from (the project root):
     notebook: notebooks/01_train_dqn.ipynb
     output_dir: results/sweeps/dqn_configs
     parameters: {timesteps: 50000}
-    grid: {scenario: [JvmMonorepo, NodeWebapp], config: [default, small_net]}
+    grid: {scenario: [JvmMonorepo, NodeWebapp], config: [default, wide_net]}
     seeds: [0, 1, 2]
     compare: notebooks/02_compare_dqn_configs.ipynb   # optional, run last with sweep_dir
 

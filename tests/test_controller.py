@@ -103,6 +103,16 @@ def test_a_failure_rate_alert_is_answered_from_the_latest_failed_build(runs, res
     assert unknown.json()["answers"][0]["evidence"] is None
 
 
+def test_a_firing_alert_sent_again_is_answered_once(runs, responder_agent):
+    client = TestClient(create_controller_app(controller(runs, responder_agent)))
+    alert = {"status": "firing", "labels": {"alertname": "AutoOpsTargetDown", "job": "autoops-controller"},
+             "annotations": {"summary": "Prometheus target is down"}, "fingerprint": "c0ffee", "startsAt": "2026-11-25T02:00:00Z"}
+    assert client.post("/alerts", json={"alerts": [alert]}).json()["answered"] == 1
+    assert client.post("/alerts", json={"alerts": [alert]}).json()["answered"] == 0  # the group's next notification
+    assert client.post("/alerts", json={"alerts": [{**alert, "startsAt": "2026-11-25T03:00:00Z"}]}).json()["answered"] == 1  # fired again
+    assert len(client.get("/answers").json()) == 2
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,6 +1,8 @@
 """Notifications through apprise, delivered to a real HTTP receiver on loopback: what arrives, in
 which format, what a failing service does to the webhook (nothing), and configuration errors."""
 
+import copy
+import itertools
 import json
 import threading
 import time
@@ -35,6 +37,16 @@ PAYLOAD = {
          "generatorURL": "http://127.0.0.1:9090/graph", "fingerprint": "0f1e2d3c4b5a6978"},
     ],
 }
+
+_FIRINGS = itertools.count()
+
+
+def new_firing() -> dict:
+    """PAYLOAD with a new start time: a new firing, not a repeat that the controller answered already."""
+    payload = copy.deepcopy(PAYLOAD)
+    payload["alerts"][0]["startsAt"] = f"2025-01-01T10:{next(_FIRINGS):02d}:00Z"
+    return payload
+
 
 ANSWER = {
     "alertname": "AutoOpsHighBuildFailureRate", "labels": {"alertname": "AutoOpsHighBuildFailureRate", "scenario": "PythonLibrary"},
@@ -108,7 +120,7 @@ def eventually(check, timeout_s: float = 10.0):
 def test_an_answered_alert_reaches_a_json_endpoint_once(controller, receiver):
     sent = count("sent")
     client = TestClient(create_controller_app(controller, notifier=Notifier([f"json://127.0.0.1:{receiver.port}/hook"])))
-    response = client.post("/alerts", json=PAYLOAD)
+    response = client.post("/alerts", json=new_firing())
     assert response.status_code == 200 and response.json()["answered"] == 1
     eventually(lambda: count("sent") == sent + 1)
     (request,) = receiver.requests  # the resolved alert is not answered, so not sent
@@ -153,7 +165,7 @@ def test_a_failing_service_is_counted_and_does_not_break_the_webhook(controller,
     receiver.status = 500
     failed = count("failed")
     client = TestClient(create_controller_app(controller, notifier=Notifier([f"json://127.0.0.1:{receiver.port}/secret-token"])))
-    assert client.post("/alerts", json=PAYLOAD).status_code == 200
+    assert client.post("/alerts", json=new_firing()).status_code == 200
     eventually(lambda: count("failed") == failed + 1)
     assert len(receiver.requests) == 1
     assert f"json://127.0.0.1:{receiver.port}/s***" in caplog.text and "secret-token" not in caplog.text
@@ -195,5 +207,5 @@ def test_no_urls_sends_nothing(controller, tmp_path):
     notifier = Notifier.from_config(tmp_path / "notify.yaml")
     before = count("sent") + count("failed")
     client = TestClient(create_controller_app(controller, notifier=notifier))
-    assert client.post("/alerts", json=PAYLOAD).json()["answered"] == 1
+    assert client.post("/alerts", json=new_firing()).json()["answered"] == 1
     assert not notifier.enabled and count("sent") + count("failed") == before

@@ -18,6 +18,8 @@ class Alert(BaseModel):
     status: str
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
+    fingerprint: str | None = None
+    startsAt: str | None = None
 
 
 class AlertmanagerPayload(BaseModel):
