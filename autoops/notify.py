@@ -21,9 +21,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
-
 from autoops import metrics
+from autoops.yamlfile import read_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "notify.yaml"
 URLS_ENV = "AUTOOPS_NOTIFY_URLS"
@@ -112,17 +111,7 @@ class Notifier:
         env = os.environ.get(URLS_ENV, "").strip()
         if env:
             return cls([url for url in re.split(r"[\s,]+", env) if url], source=f"${URLS_ENV}")
-        source = Path(path) if path else DEFAULT_CONFIG
-        if not source.is_file():
-            if path:
-                raise NotifyConfigError(f"{source}: config file not found")
-            return cls()
-        try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            raise NotifyConfigError(f"{source}: invalid YAML: {err}") from None
-        if not isinstance(data, dict):
-            raise NotifyConfigError(f"{source}: expected a mapping with the setting 'urls'")
+        source, data = read_config(path, DEFAULT_CONFIG, NotifyConfigError)
         unknown = sorted(set(data) - {"urls"})
         if unknown:
             raise NotifyConfigError(f"{source}: unknown setting(s) {', '.join(map(str, unknown))}; known: urls")

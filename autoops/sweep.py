@@ -29,8 +29,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from tqdm.auto import tqdm
+
+from autoops.yamlfile import read_mapping
 
 KERNEL = "autoops"
 
@@ -61,14 +62,7 @@ class Sweep:
         """Read a sweep file; relative paths inside it are relative to ``root`` (the project)."""
         path = Path(path)
         root = Path(root) if root else Path.cwd()
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise SweepError(f"{path}: no such sweep file") from None
-        except yaml.YAMLError as err:
-            raise SweepError(f"{path}: not valid YAML: {err}") from None
-        if not isinstance(data, dict):
-            raise SweepError(f"{path}: expected a mapping with notebook, grid and seeds")
+        data = read_mapping(path, SweepError, "sweep file")
         known = {"notebook", "output_dir", "parameters", "grid", "seeds", "compare"}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -96,11 +95,11 @@ def bench_controller(seconds: float = 60.0, min_iterations: int = 20) -> dict:
     also runs the responder."""
     from autoops.agents.controller import Controller, ControllerSettings
     from autoops.agents.optimizer import OptimizerAgent
-    from autoops.optimizer.train import train
+    from autoops.e2e import ensure_optimizer
 
     result = {}
     with tempfile.TemporaryDirectory() as runs:
-        train("BuildPipeline", seed=0, overrides=["total_timesteps=2000", "learning_starts=500", "eval_freq=2000"], run_root=runs, progress=False)
+        ensure_optimizer("BuildPipeline", runs, seed=0, train_steps=2000)
         for generator in ("extractive", "smollm2"):
             controller = Controller(ControllerSettings(scenario="BuildPipeline", seed=0, generator=generator), optimizer=OptimizerAgent(runs))
             controller.run_once()  # loads the optimizer run and the responder
@@ -121,36 +120,29 @@ def bench_controller(seconds: float = 60.0, min_iterations: int = 20) -> dict:
 def bench_stack(incident_timeout_s: float = 300.0) -> dict:
     """Stack up time, then an incident: plain builds of PythonLibrary (about half fail) from a
     quiet start, until the responder's answer to AutoOpsHighBuildFailureRate reaches /answers."""
-    from autoops.optimizer.train import train
-    from autoops.stack import Stack
+    from autoops.e2e import ensure_optimizer, running_system
 
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = Path(tmp) / "runs"
-        train("PythonLibrary", seed=0, overrides=["total_timesteps=1500", "learning_starts=500", "eval_freq=1500"], run_root=runs, progress=False)
-        prometheus, alertmanager, controller_port = free_ports(3)
-        stack = Stack(Path(tmp) / "stack", prometheus_port=prometheus, alertmanager_port=alertmanager, controller_port=controller_port)
+    with tempfile.TemporaryDirectory() as runs:
+        ensure_optimizer("PythonLibrary", runs, seed=0, train_steps=1500)
         start = time.perf_counter()
-        try:
-            stack.up(timeout_s=120, env={"AUTOOPS_SCENARIO": "PythonLibrary", "AUTOOPS_GENERATOR": "extractive", "AUTOOPS_RUNS_DIR": str(runs)})
+        with running_system("PythonLibrary", runs, mode="stack", generator="extractive") as system:
             up_seconds = time.perf_counter() - start
-            controller = stack.urls["controller"]
             first_failure = None
             deadline = time.monotonic() + incident_timeout_s
             while time.monotonic() < deadline:
                 for _ in range(5):  # ~10 builds a second: a busy CI system
-                    build = httpx.post(f"{controller}/simulate_build", json={"scenario": "PythonLibrary", "action": 0}, timeout=10).json()
+                    build = httpx.post(f"{system.controller_url}/simulate_build", json={"scenario": "PythonLibrary", "action": 0}, timeout=10).json()
                     if first_failure is None and build["status"] == "failure":
                         first_failure = time.perf_counter()
-                answers = [a for a in httpx.get(f"{controller}/answers").json() if a["alertname"] == "AutoOpsHighBuildFailureRate"]
-                if answers:
+                answers = system.answers()
+                answers = answers[answers.alertname == "AutoOpsHighBuildFailureRate"]
+                if len(answers):
                     return {"stack_up_seconds": up_seconds, "failing_build_to_answer_seconds": time.perf_counter() - first_failure,
-                            "answer": {"category": answers[0]["suggestion"]["category"], "summary": answers[0]["suggestion"]["summary"]},
+                            "answer": {"category": answers.iloc[0].category, "summary": answers.iloc[0].summary},
                             "lower_bound_seconds": "the rule's for: 30s + up to 5 s evaluation interval + 5 s scrape + 5 s group_wait"}
                 time.sleep(0.5)
             return {"stack_up_seconds": up_seconds, "failing_build_to_answer_seconds": None,
                     "note": f"no answer within {incident_timeout_s:.0f} s"}
-        finally:
-            stack.down()
 
 
 def bench_api() -> dict:

@@ -15,9 +15,8 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from autoops.envs.categories import FAILURES, TOOLCHAINS
+from autoops.yamlfile import read_mapping
 
 LOW_HIGH = tuple[float, float]
 
@@ -218,25 +217,13 @@ def _build(cls, data, where: str, prefix: str = ""):
     return cls(**values)
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: expected a mapping of fields at the top level")
-    return data
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Load one scenario file, merged onto ``default.yaml`` from the same folder."""
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_mapping(path, ScenarioError, "scenario file")
     default = path.with_name("default.yaml")
     if path.name != "default.yaml":
-        data = _merge(_read_yaml(default), data)
+        data = _merge(read_mapping(default, ScenarioError, "scenario file"), data)
     scenario = _build(Scenario, data, str(path))
     return dataclasses.replace(scenario, source=str(path))
 

@@ -571,14 +571,7 @@ def train(
     settings = resolve_settings(sc.name, override_values)
     run_dir = _new_run_dir(Path(run_root), sc.name, config_name, seed)
 
-    # -- seeding: Python, NumPy, torch, the env (reset and action space), SB3 ----------------------
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.set_num_threads(settings.torch_threads)
-    env = make_env(sc, settings)
-    env.reset(seed=seed)
-    env.action_space.seed(seed)
+    env = _seeded_env(sc, settings, seed)  # Python, NumPy, torch, the env (reset and action space)
     model = build_model(env, settings, seed)  # SB3 seeds all of them again and the VecEnv's first reset
 
     config = {
@@ -596,6 +589,18 @@ def train(
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     curve = {"steps": [], "regret": [], "epsilon": []}
     return _learn(model, run_dir, sc, settings, config, settings.total_timesteps, False, curve, progress, callbacks)
+
+
+def _seeded_env(sc, settings: DQNSettings, seed: int):
+    """Seed Python, NumPy and torch, then make the env and seed its reset and action space."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(settings.torch_threads)
+    env = make_env(sc, settings)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    return env
 
 
 def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks) -> Path:
@@ -620,13 +625,7 @@ def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timest
 
     # -- seeding: a fresh stream for this segment, derived from the run's seed and its step -------
     segment_seed = int(np.random.SeedSequence([config["seed"], done]).generate_state(1)[0] >> 1)
-    random.seed(segment_seed)
-    np.random.seed(segment_seed)
-    torch.manual_seed(segment_seed)
-    torch.set_num_threads(settings.torch_threads)
-    env = make_env(sc, settings)
-    env.reset(seed=segment_seed)
-    env.action_space.seed(segment_seed)
+    env = _seeded_env(sc, settings, segment_seed)
     model = FastDQN.load(run_dir / "model.zip", env=env, device=settings.device)  # force_reset: a new episode
     model.load_replay_buffer(run_dir / "replay_buffer.pkl")
     model.set_logger(Logger(folder=None, output_formats=[]))

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from autoops.responder.kb import PROJECT_ROOT, KnowledgeBase, load_knowledge_base
 from autoops.responder.logtext import redact
 from autoops.responder.retrieval import (
@@ -39,6 +37,7 @@ from autoops.responder.retrieval import (
     Ranking,
     resolve_model,
 )
+from autoops.yamlfile import read_config
 
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "responder.yaml"
 
@@ -167,18 +166,7 @@ class ResponderConfig:
     def load(cls, path: str | os.PathLike | None = None, **overrides: Any) -> "ResponderConfig":
         """Read a YAML config (default ``configs/responder.yaml``; a missing default file means
         built-in defaults) and apply keyword overrides. Unknown keys are errors."""
-        data: dict[str, Any] = {}
-        source = Path(path) if path else DEFAULT_CONFIG
-        if path and not source.is_file():
-            raise ConfigError(f"{source}: config file not found")
-        if source.is_file():
-            try:
-                loaded = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as err:
-                raise ConfigError(f"{source}: invalid YAML: {err}") from None
-            if not isinstance(loaded, dict):
-                raise ConfigError(f"{source}: expected a mapping of settings")
-            data.update(loaded)
+        source, data = read_config(path, DEFAULT_CONFIG, ConfigError)
         data.update({k: v for k, v in overrides.items() if v is not None})
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
