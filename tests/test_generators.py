@@ -102,7 +102,7 @@ def test_hf_backend_with_a_tiny_local_model(responder, tmp_path):
     torch.manual_seed(0)
     LlamaForCausalLM(LlamaConfig(vocab_size=len(words) + 3, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                                  num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, eos_token_id=1)).save_pretrained(tmp_path)
-    s = _with(responder, hf_model=str(tmp_path), max_new_tokens=8, llm_int8=False).suggest(OOM_LOG, generator="hf")
+    s = _with(responder, hf_model=str(tmp_path), max_new_tokens=8).suggest(OOM_LOG, generator="hf")
     assert s.generator == "extractive" and s.fallback_reason.startswith("unsupported: hf:")
 
 

