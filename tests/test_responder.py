@@ -217,6 +217,27 @@ def test_redact_keeps_ordinary_log_text():
     assert redact("") == ""
 
 
+def test_redaction_on_trigger_lines_equals_the_pattern_on_the_whole_text(shared_dir):
+    """redact runs each pattern only near its trigger words: on real logs, the knowledge base, the
+    secrets above embedded in a 200-line log and multi-line values, that changes nothing."""
+    from autoops.responder.bench import _log_200_lines
+    from autoops.responder.logtext import REDACTIONS, _sub_lines
+
+    log = _log_200_lines().split("\n")
+    texts = [text for text, _ in SECRETS]
+    texts += ["\n".join(log[:50] + [text] + log[50:]) for text, _ in SECRETS]
+    texts += ["password:\n  hunter2\nnext", "Authorization:\nBearer abcdefgh12345678\n", "x" * 5000 + "\ntoken=abc"]
+    texts += [json.loads(line)["text"] for line in (shared_dir / "responder_dev_cases.jsonl").read_text().splitlines() if line.strip()]
+    texts += [path.read_text() for path in sorted(DEFAULT_KB_DIR.glob("*.md"))]
+    changed = 0
+    for text in texts:
+        for pattern, replacement, triggers in REDACTIONS:
+            expected = pattern.sub(replacement, text)
+            assert _sub_lines(pattern, replacement, text, triggers) == expected, (pattern.pattern[:40], text[:80])
+            changed += expected != text
+    assert changed >= 2 * len(SECRETS)  # the comparison covered texts the patterns do change
+
+
 # --------------------------------------------------------------------------- index cache
 
 

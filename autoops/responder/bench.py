@@ -78,7 +78,7 @@ def bench_responder(repeats: int = 50, cold_runs: int = 2) -> dict:
                     "processor": platform.processor() or platform.machine(),
                     "loadavg_before": [round(x, 2) for x in load_before],
                     "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
-        "config": {"embedding_model": responder.retriever.model_name, "torch_threads": responder.config.torch_threads,
+        "config": {"embedding_model": responder.retriever.model_name, "torch_threads": responder.config.torch_threads, "onnx_threads": responder.config.onnx_threads,
                    "dense_query_chars": responder.config.dense_query_chars},
         "log_lines": len(log.splitlines()),
         "retrieve_ms": _stats(_time(lambda: responder.retrieve(log), repeats)),

@@ -77,6 +77,9 @@ class OnnxQueryEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0
         options.inter_op_num_threads = 1
+        # idle threads sleep instead of spinning: two spinning threads on a 2-core machine that runs
+        # anything else made a query 2x slower; sleeping ones are never slower than one thread
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         expected = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         for attempt in ("cached", "exported"):
             if attempt == "exported" or not self.path.is_file():

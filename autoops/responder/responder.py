@@ -139,6 +139,7 @@ class ResponderConfig:
     device: str = "cpu"
     torch_threads: int | None = 1
     query_runtime: str = "onnx"
+    onnx_threads: int | None = 2
     k: int = 5
     rrf_k: int = 60
     bm25_weight: float = 1.0
@@ -211,6 +212,8 @@ class ResponderConfig:
             bad(f"llm_precision must be int4 or float32, got {self.llm_precision!r}")
         if self.torch_threads is not None and (not isinstance(self.torch_threads, int) or self.torch_threads < 1):
             bad(f"torch_threads must be a positive integer or null, got {self.torch_threads!r}")
+        if self.onnx_threads is not None and (not isinstance(self.onnx_threads, int) or self.onnx_threads < 1):
+            bad(f"onnx_threads must be a positive integer or null, got {self.onnx_threads!r}")
 
 
 # --------------------------------------------------------------------------- responder
@@ -246,6 +249,7 @@ class Responder:
             torch_threads=self.config.torch_threads,
             device=self.config.device,
             query_runtime=self.config.query_runtime,
+            onnx_threads=self.config.onnx_threads,
         )
         self.extractive = ExtractiveGenerator(self.kb)
         self._generators: dict[str, Generator] = {"extractive": self.extractive}

@@ -315,6 +315,7 @@ class HybridRetriever:
         torch_threads: int | None = 1,
         device: str = "cpu",
         query_runtime: str = "onnx",
+        onnx_threads: int | None = 2,
     ):
         if rrf_k < 0:
             raise ValueError("rrf_k must be >= 0")
@@ -350,7 +351,7 @@ class HybridRetriever:
         self._load_or_build_dense()
         self.timings["dense_index_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        self.query_encoder = self._onnx_encoder(torch_threads) if query_runtime == "onnx" else None
+        self.query_encoder = self._onnx_encoder(onnx_threads) if query_runtime == "onnx" else None
         self.query_runtime = "onnx" if self.query_encoder else "torch"
         self.timings["query_encoder_s"] = time.perf_counter() - t0
 
