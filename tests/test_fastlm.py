@@ -63,30 +63,27 @@ def test_the_decoder_computes_what_transformers_computes(tiny_llama):
     decoder = LlamaDecoder(tiny_llama)
     assert decoder.max_error <= 1e-6
     ids = torch.randint(2, 97, (1, 12), generator=torch.Generator().manual_seed(3))
+    prompt = 5
     with torch.inference_mode():
-        reference = tiny_llama(input_ids=ids).logits[0].float()  # float32, every position at once
-        length = ids.shape[1]
-        cache = [(torch.zeros(1, 2, length, 16, dtype=torch.bfloat16), torch.zeros(1, 2, length, 16, dtype=torch.bfloat16))
-                 for _ in decoder.layers]
-        cos, sin = (t[0] for t in decoder.rotary(decoder.embed[:1].view(1, 1, -1), torch.arange(length).view(1, -1)))
-        prompt = 5
-        logits = decoder.prefill(ids[:, :prompt], cache, cos, sin)
-        # the prompt in float32: transformers' numbers
-        torch.testing.assert_close(logits, reference[prompt - 1], rtol=1e-4, atol=1e-4)
-        scale = float(reference.abs().max())
-        assert scale > 1  # logits large enough for the tolerance below to mean something
-        # decoding in bfloat16 with 4-bit weights, position by position: bfloat16 keeps ~3 digits, so
-        # allow 4% of the logits' range (measured: at most 2.5%); a wrong rotary position, the control,
-        # is off by 12-70%
-        errors, control = [], []
-        for position in range(prompt, length):
-            token = int(ids[0, position])
-            logits = decoder.step(token, position, cache, cos.bfloat16(), sin.bfloat16())
-            errors.append(float((logits - reference[position]).abs().max()))
-            wrong = decoder.step(token, position, [(k.clone(), v.clone()) for k, v in cache], cos.bfloat16().roll(1, 0), sin.bfloat16().roll(1, 0))
-            control.append(float((wrong - reference[position]).abs().max()))
-    assert max(errors) <= 0.04 * scale, errors
-    assert min(control) > 0.1 * scale, control
+        reference = tiny_llama(input_ids=ids).logits[0, prompt - 1:-1].float()  # float32, every position at once
+    got = decoder.teacher_forced_logits(ids, prompt)
+    assert got.shape == reference.shape
+    # the prompt in float32: transformers' numbers
+    torch.testing.assert_close(got[0], reference[0], rtol=1e-4, atol=1e-4)
+    scale = float(reference.abs().max())
+    assert scale > 1  # logits large enough for the tolerance below to mean something
+    # decoding in bfloat16 with 4-bit weights: bfloat16 keeps ~3 digits, so allow 4% of the logits'
+    # range (measured: at most 2.5%)
+    errors = (got[1:] - reference[1:]).abs().amax(-1)
+    assert float(errors.max()) <= 0.04 * scale, errors
+    # the control: decoded tokens rotated as if 3 positions later fail the same check by far
+    rotary = decoder.rotary
+    decoder.rotary = lambda x, positions: rotary(x, torch.where(positions >= prompt, positions + 3, positions))
+    try:
+        shifted = decoder.teacher_forced_logits(ids, prompt)
+    finally:
+        decoder.rotary = rotary
+    assert float((shifted[1:] - reference[1:]).abs().amax(-1).min()) > 0.1 * scale
 
 
 def test_generate_stops_at_eos_and_at_the_token_budget(tiny_llama):

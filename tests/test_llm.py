@@ -81,6 +81,20 @@ def test_smollm2_loads_from_the_packaged_gguf_and_caches_the_dequantized_weights
     assert answer.new_tokens > 0 and answer.text
 
 
+def test_smollm2_decodes_with_the_gguf_4bit_weights_close_to_float32():
+    from autoops.responder.fastlm import compare_with_float32
+
+    lm = TransformersLM.smollm2(int4=True)
+    assert lm.precision == "int4"
+    assert lm.decoder.max_error <= 1e-6  # the GGUF's Q4_1 codes, recovered exactly
+    ids = lm._encode("You are a CI expert.", "The build ran out of Java heap space. What should I do?")["input_ids"]
+    close = compare_with_float32(lm.decoder, ids, new_tokens=24)
+    # measured on the benchmark prompts: 98-100% of next tokens the same, logits within 3%
+    assert close["top1_agreement"] >= 0.9 and close["max_relative_logit_difference"] <= 0.05, close
+    answer = lm.generate("You are a CI expert.", "The build ran out of Java heap space. What should I do?", max_new_tokens=12)
+    assert answer.new_tokens > 0 and answer.text
+
+
 class _FakeOpenAI(BaseHTTPRequestHandler):
     seen: list = []
 

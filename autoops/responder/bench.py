@@ -131,7 +131,8 @@ def bench_llm(max_new_tokens: int = 64, repeats: int = 3) -> dict:
     """SmolLM2 through transformers, for each ``llm_precision``: load time (the first load
     dequantizes the GGUF and caches it), prefill time of the benchmark prompt and decoding
     tokens/second of a 64-token answer with the generator's repetition penalty and n-gram block
-    (best of ``repeats``; EOS does not stop it); then the end-to-end ``suggest`` latency with the
+    (best of ``repeats``; EOS does not stop it); how closely int4 follows float32 on that answer
+    (``fastlm.compare_with_float32``); then the end-to-end ``suggest`` latency with the
     smollm2 generator as configured (retrieval + prompt + generation)."""
     import torch
     from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
@@ -165,6 +166,10 @@ def bench_llm(max_new_tokens: int = 64, repeats: int = 3) -> dict:
         # reading the prompt (prefill) and writing the answer (decoding) apart: decoding speed is
         # the usual "tokens per second"; the whole call's rate is given too
         runs = [(generate_seconds(1), generate_seconds(max_new_tokens)) for _ in range(repeats)]
+        if lm.decoder is not None:
+            from autoops.responder.fastlm import compare_with_float32
+
+            result["int4_against_float32"] = compare_with_float32(lm.decoder, ids["input_ids"], max_new_tokens)
         result[precision] = {
             "load_seconds": load, "prompt_tokens": int(ids["input_ids"].shape[1]),
             "prefill_seconds": min(first for first, _ in runs),

@@ -169,6 +169,24 @@ class LlamaDecoder:
             x = x + layer.down4(F.silu(gate) * up)
         return self._logits(x)
 
+    def _cache(self, length: int):
+        """An empty key/value cache for ``length`` positions, and the rotary tables (float32)."""
+        cache = [(torch.zeros(1, self.kv_heads, length, self.head_dim, dtype=torch.bfloat16),
+                  torch.zeros(1, self.kv_heads, length, self.head_dim, dtype=torch.bfloat16)) for _ in self.layers]
+        cos, sin = (t[0] for t in self.rotary(self.embed[:1].float().view(1, 1, -1), torch.arange(length).view(1, -1)))
+        return cache, cos, sin  # cos, sin: [length, head_dim]
+
+    @torch.inference_mode()
+    def teacher_forced_logits(self, ids: torch.Tensor, prompt_tokens: int) -> torch.Tensor:
+        """The logits this decoder gives after each of ``ids[0, prompt_tokens - 1:-1]``, reading the
+        first ``prompt_tokens`` as a prompt and decoding the rest one token at a time: the rows a
+        float32 forward pass over ``ids`` gives at the same positions, for comparing the two."""
+        cache, cos, sin = self._cache(ids.shape[1])
+        rows = [self.prefill(ids[:, :prompt_tokens], cache, cos, sin)]
+        for position in range(prompt_tokens, ids.shape[1] - 1):
+            rows.append(self.step(int(ids[0, position]), position, cache, cos.to(torch.bfloat16), sin.to(torch.bfloat16)))
+        return torch.stack(rows)
+
     @torch.inference_mode()
     def generate(self, input_ids: torch.Tensor, max_new_tokens: int, eos_ids: Sequence[int] = (),
                  processors: Sequence[Callable] = (), max_time: float | None = None) -> torch.Tensor:
@@ -178,10 +196,7 @@ class LlamaDecoder:
         start = time.perf_counter()
         n = input_ids.shape[1]
         length = n + max_new_tokens
-        cache = [(torch.zeros(1, self.kv_heads, length, self.head_dim, dtype=torch.bfloat16),
-                  torch.zeros(1, self.kv_heads, length, self.head_dim, dtype=torch.bfloat16)) for _ in self.layers]
-        positions = torch.arange(length).view(1, -1)
-        cos, sin = (t[0] for t in self.rotary(self.embed[:1].float().view(1, 1, -1), positions))  # [length, head_dim]
+        cache, cos, sin = self._cache(length)
         cos16, sin16 = cos.to(torch.bfloat16), sin.to(torch.bfloat16)
         ids = input_ids.clone()
         logits = self.prefill(input_ids, cache, cos, sin)
@@ -195,3 +210,22 @@ class LlamaDecoder:
                 break
             logits = self.step(token, position, cache, cos16, sin16)
         return ids
+
+
+@torch.inference_mode()
+def compare_with_float32(decoder: LlamaDecoder, input_ids: torch.Tensor, new_tokens: int = 64) -> dict[str, float]:
+    """How closely 4-bit decoding follows the float32 model: the model writes ``new_tokens``
+    greedily after the prompt, then both read that text token by token. Returns the share of
+    positions where they pick the same next token and the largest logit difference relative to
+    the largest logit."""
+    model = decoder.model
+    text = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=new_tokens,
+                          min_new_tokens=new_tokens, do_sample=False)
+    n = input_ids.shape[1]
+    reference = model(input_ids=text).logits[0, n - 1:-1].float()
+    got = decoder.teacher_forced_logits(text, n)
+    return {
+        "positions": int(reference.shape[0]),
+        "top1_agreement": float((got.argmax(-1) == reference.argmax(-1)).float().mean()),
+        "max_relative_logit_difference": float(((got - reference).abs().amax(-1) / reference.abs().amax(-1)).max()),
+    }
