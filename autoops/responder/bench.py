@@ -134,9 +134,6 @@ def bench_llm(max_new_tokens: int = 64, repeats: int = 3) -> dict:
     (best of ``repeats``; EOS does not stop it); how closely int4 follows float32 on that answer
     (``fastlm.compare_with_float32``); then the end-to-end ``suggest`` latency with the
     smollm2 generator as configured (retrieval + prompt + generation)."""
-    import torch
-    from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
-
     from autoops.responder.generators import SYSTEM_PROMPT, build_prompt
     from autoops.responder.llm import TransformersLM
     from autoops.responder.responder import Responder
@@ -154,12 +151,7 @@ def bench_llm(max_new_tokens: int = 64, repeats: int = 3) -> dict:
 
         def generate_seconds(tokens: int) -> float:
             start = time.perf_counter()
-            if lm.decoder is not None:
-                lm.decoder.generate(ids["input_ids"], tokens, processors=[RepetitionPenaltyLogitsProcessor(1.2), NoRepeatNGramLogitsProcessor(4)])
-            else:
-                with torch.inference_mode():
-                    lm.model.generate(**ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
-                                      repetition_penalty=1.2, no_repeat_ngram_size=4)
+            lm.decode(ids, tokens, stop_at_eos=False)
             return time.perf_counter() - start
 
         generate_seconds(4)  # warm-up

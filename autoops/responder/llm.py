@@ -131,11 +131,20 @@ class TransformersLM:
         return tok(f"{system}\n\n{user}", return_tensors="pt", truncation=True, max_length=1024)
 
     def generate(self, system: str, user: str, max_new_tokens: int = 256, timeout_s: float | None = None) -> Generation:
-        """Greedy decoding (deterministic); stops at ``max_new_tokens`` or after ``timeout_s``."""
-        import torch
-
+        """Greedy decoding (deterministic); stops at EOS, at ``max_new_tokens`` or after ``timeout_s``."""
         inputs = self._encode(system, user)
         start = time.perf_counter()
+        output = self.decode(inputs, max_new_tokens, timeout_s)
+        seconds = time.perf_counter() - start
+        # a seq2seq output starts with the decoder's start token; a causal one repeats the prompt
+        new = output[0, 1:] if self.seq2seq else output[0, inputs["input_ids"].shape[1]:]
+        return Generation(self.tokenizer.decode(new, skip_special_tokens=True).strip(), int(new.shape[0]), seconds)
+
+    def decode(self, inputs, max_new_tokens: int, timeout_s: float | None = None, stop_at_eos: bool = True):
+        """The output ids of greedy decoding of encoded ``inputs``, through the 4-bit decoder when
+        there is one; ``stop_at_eos=False`` always writes ``max_new_tokens`` (for benchmarks)."""
+        import torch
+
         # small models loop without the repetition penalty and the n-gram block
         penalty, ngram = 1.2, 4
         if self.decoder is not None:
@@ -143,21 +152,16 @@ class TransformersLM:
 
             eos = self.model.generation_config.eos_token_id
             eos_ids = {*(eos if isinstance(eos, list) else [eos] if eos is not None else []), self.tokenizer.eos_token_id}
-            output = self.decoder.generate(
-                inputs["input_ids"], max_new_tokens, eos_ids=eos_ids, max_time=timeout_s,
+            return self.decoder.generate(
+                inputs["input_ids"], max_new_tokens, eos_ids=eos_ids if stop_at_eos else (), max_time=timeout_s,
                 processors=[RepetitionPenaltyLogitsProcessor(penalty), NoRepeatNGramLogitsProcessor(ngram)],
             )
-        else:
-            with torch.inference_mode():
-                output = self.model.generate(
-                    **inputs, max_new_tokens=max_new_tokens, do_sample=False, max_time=timeout_s,
-                    repetition_penalty=penalty, no_repeat_ngram_size=ngram,
-                    pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-                )
-        seconds = time.perf_counter() - start
-        # a seq2seq output starts with the decoder's start token; a causal one repeats the prompt
-        new = output[0, 1:] if self.seq2seq else output[0, inputs["input_ids"].shape[1]:]
-        return Generation(self.tokenizer.decode(new, skip_special_tokens=True).strip(), int(new.shape[0]), seconds)
+        with torch.inference_mode():
+            return self.model.generate(
+                **inputs, max_new_tokens=max_new_tokens, min_new_tokens=0 if stop_at_eos else max_new_tokens,
+                do_sample=False, max_time=timeout_s, repetition_penalty=penalty, no_repeat_ngram_size=ngram,
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            )
 
 
 class OpenAIChatLM:
