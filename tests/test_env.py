@@ -1,11 +1,17 @@
+import pickle
+from functools import partial
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
+from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env
 
 import autoops  # noqa: F401  (registers the ids)
 from autoops.envs import FAILURES, N_ACTIONS, N_STATES, OUTCOMES, BuildPipelineEnv, State, describe_action, load_all
+from autoops.envs import model as model_module
 
 SCENARIOS = list(load_all())
 
@@ -117,3 +123,137 @@ def test_turning_error_logs_off_keeps_the_outcomes():
         return [(reward, info["failure_category"], info["duration_minutes"]) for _, reward, _, _, info in steps]
 
     assert run(True) == run(False)
+
+
+NODE = "AutoOps/NodeWebapp-v0"
+
+
+def _steps(env, actions):
+    return [(obs.tolist(), reward, info.get("failure_category"), info["duration_minutes"]) for obs, reward, _, _, info in map(env.step, actions)]
+
+
+def test_stable_baselines3_one_liners_work():
+    """SB3 makes its environments with render_mode="rgb_array"."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    vec = make_vec_env(NODE, n_envs=2)
+    vec.reset()
+    vec.step(np.array([1, 17]))
+    assert [image.shape for image in vec.get_images()] == [(64, 112, 3)] * 2
+    vec.close()
+    PPO("MlpPolicy", NODE, n_steps=32, batch_size=32, n_epochs=1, device="cpu").learn(32)
+
+
+def test_subprocess_workers_give_the_same_numbers_as_in_process():
+    # "spawn": each worker starts from nothing, imports autoops (the "module:" prefix of the id)
+    # and builds its own model
+    make = [partial(gym.make, f"autoops:{NODE}", error_logs=False)] * 2
+    workers, local = gym.vector.AsyncVectorEnv(make, context="spawn"), gym.vector.SyncVectorEnv(make)
+    try:
+        results = []
+        for envs in (workers, local):
+            obs, _ = envs.reset(seed=[5, 6])
+            out = [obs.tolist()]
+            for actions in np.random.default_rng(0).integers(N_ACTIONS, size=(100, 2)):
+                obs, reward, _, _, info = envs.step(actions)
+                out.append((obs.tolist(), reward.tolist(), info["duration_minutes"].tolist()))
+            results.append(out)
+        assert results[0] == results[1]
+    finally:
+        workers.close()
+        local.close()
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_env_pickles_small_and_continues_identically(wrapped):
+    env = gym.make(NODE) if wrapped else BuildPipelineEnv("NodeWebapp")
+    env.reset(seed=3)
+    _steps(env, range(20))
+    data = pickle.dumps(env)
+    assert len(data) < 200_000  # measured ~74 kB; the model made it 66 MB
+    shared = pickle.loads(data)
+    assert shared.unwrapped.model is env.unwrapped.model
+    model_module._MODELS.clear()  # as in a fresh process
+    rebuilt = pickle.loads(data)
+    assert rebuilt.unwrapped.model is not env.unwrapped.model
+    actions = np.random.default_rng(1).integers(N_ACTIONS, size=300)
+    expected = _steps(env, actions)
+    assert _steps(shared, actions) == expected and _steps(rebuilt, actions) == expected
+
+
+def test_envs_share_a_model_until_the_scenario_file_changes(tmp_path):
+    source = Path(load_all()["NodeWebapp"].source)
+    for name in ("default.yaml", source.name):
+        (tmp_path / name).write_text((source.parent / name).read_text())
+    path = tmp_path / source.name
+    before = BuildPipelineEnv(str(path))
+    assert BuildPipelineEnv(str(path)).model is before.model
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("commits", {})["large_change_prob"] = 0.5
+    path.write_text(yaml.safe_dump(data))
+    after = BuildPipelineEnv(str(path))
+    assert after.model is not before.model
+    assert not np.array_equal(after.model.transitions, before.model.transitions)
+    with pytest.raises(ValueError, match="read-only"):
+        after.model.transitions[0, 0, 0] = 1.0  # shared, so nobody may change it
+
+
+def test_rgb_array_frames_show_the_state_and_the_last_build():
+    env = BuildPipelineEnv("NodeWebapp", render_mode="rgb_array")
+    frames = []
+    for index in range(0, N_STATES, 7):
+        env.reset(seed=0, options={"state_index": index})
+        frames.append(env.render())
+        assert frames[-1].shape == (64, 112, 3) and frames[-1].dtype == np.uint8
+    assert len({frame.tobytes() for frame in frames}) == len(frames)
+    env.reset(seed=0, options={"state_index": 0})
+    np.testing.assert_array_equal(env.render(), frames[0])
+    env.step(31)
+    assert not np.array_equal(env.render(), frames[0])
+
+
+def test_render_collection_and_human_mode(capsys):
+    env = gym.wrappers.RenderCollection(gym.make(NODE, render_mode="rgb_array"))
+    env.reset(seed=0)
+    for a in range(5):
+        env.step(a)
+    frames = env.render()
+    assert len(frames) == 6 and all(frame.shape == (64, 112, 3) for frame in frames)
+
+    human = gym.make(NODE, render_mode="human")
+    human.reset(seed=0)
+    human.step(1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("[NodeWebapp]") and "use cache" in lines[1]
+
+
+def test_record_video_writes_a_file(tmp_path):
+    pytest.importorskip("moviepy", reason="RecordVideo needs moviepy, not a dependency of autoops")
+    env = gym.wrappers.RecordVideo(gym.make(NODE, render_mode="rgb_array"), str(tmp_path), episode_trigger=lambda _: True)
+    env.reset(seed=0)
+    for a in range(10):
+        env.step(a)
+    env.close()
+    assert list(tmp_path.glob("*.mp4"))
+
+
+def test_step_before_reset_is_a_reset_needed_error():
+    with pytest.raises(ResetNeeded, match="reset"):
+        BuildPipelineEnv().step(0)
+
+
+def test_actions_as_numpy_integers_and_one_element_arrays():
+    def run(action):
+        env = BuildPipelineEnv("NodeWebapp")
+        env.reset(seed=2)
+        return _steps(env, [action] * 20)
+
+    expected = run(5)
+    for action in (np.int64(5), np.array(5), np.array([5]), np.array([5], np.int32), 5.0):
+        assert run(action) == expected, action
+    env = BuildPipelineEnv()
+    env.reset(seed=0)
+    for bad in (np.array([1, 2]), 2.5, "5", -1):
+        with pytest.raises(ValueError, match=r"\[0, 31\]"):
+            env.step(bad)

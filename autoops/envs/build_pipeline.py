@@ -8,13 +8,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.error import ResetNeeded
 
 from autoops.envs.categories import OUTCOMES
 from autoops.envs.logs import render_log
-from autoops.envs.model import N_ACTIONS, N_STATES, OBS_SIZE, BuildModel, State, describe_action
+from autoops.envs.model import N_ACTIONS, N_STATES, OBS_SIZE, State, describe_action, shared_model
+from autoops.envs.render import rgb_frame, text_line
 from autoops.envs.scenario import Scenario, get_scenario
 
 _BATCH = 4096  # random draws are made in batches: per-draw calls would dominate a step
+_DESCRIPTIONS = [describe_action(a) for a in range(N_ACTIONS)]
 
 
 class BuildPipelineEnv(gym.Env):
@@ -44,32 +47,55 @@ class BuildPipelineEnv(gym.Env):
       ``error_log``, a log excerpt as the build's tools would print it (unless ``error_logs=False``;
       the logs draw from their own seeded stream, so outcomes are the same either way).
 
+    RENDER MODES: "ansi" returns one line of text (the state and the last build); "human"
+      prints that line at every reset and step; "rgb_array" returns a 64x112x3 uint8 picture of
+      the state factors, the last outcome, the last build's knobs, its duration and cost
+      (``autoops.envs.render``), which ``gymnasium.wrappers.RecordVideo`` can record.
+
+    PICKLING: an environment pickles to ~73 kB (scenario, position, random streams); the model is
+      rebuilt on unpickling, or shared with the environments of the same scenario already in the
+      process (``model.shared_model``), and the unpickled copy continues exactly where it was.
+
     REFERENCE: the exact model is ``env.unwrapped.model`` (``BuildModel``); ``autoops.planning``
       solves it. Calibration: Beller, Gousios, Zaidman, MSR 2017 (about 20% of builds fail);
       Ghaleb, da Costa, Zou, EMSE 2019 (10-minute builds, caching shortens them); Google's
       reports on flaky tests (a few percent of test runs). See ``configs/scenarios/default.yaml``.
+
+    VERSION HISTORY (a new version number only when the same seed and actions could give other
+      observations, rewards or infos):
+      v0  the dynamics above. Later additions that leave them unchanged: "rgb_array" and "human"
+          rendering, small pickles, ``ResetNeeded`` for a step before reset, actions given as
+          numpy integers or one-element arrays.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
 
     def __init__(self, scenario: str | Scenario = "BuildPipeline", render_mode: str | None = None, error_logs: bool = True):
         """``error_logs=False`` leaves ``info["error_log"]`` out: rendering a log costs more than
         the rest of a step, and a training loop that never reads it gets the same outcomes."""
         self.error_logs = error_logs
         self.scenario = scenario if isinstance(scenario, Scenario) else get_scenario(scenario)
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
-        self.model = BuildModel(self.scenario)
+        self.model = shared_model(self.scenario)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32)
         self.action_space = spaces.Discrete(N_ACTIONS)
-        self._next_state_cdf = np.cumsum(self.model.transitions, axis=-1)
-        self._initial_cdf = np.cumsum(self.model.initial_distribution)
-        self._descriptions = [describe_action(a) for a in range(N_ACTIONS)]
         self._state = 0
         self._uniforms = self._noise = np.empty(0)
         self._draw = _BATCH
+        self._log_rng: random.Random | None = None  # set by reset
+        self._last_action: int | None = None
         self._last_info: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["model"]  # ~64 MB; rebuilt or shared on unpickling
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.model = shared_model(self.scenario)
 
     @property
     def state(self) -> State:
@@ -87,8 +113,11 @@ class BuildPipelineEnv(gym.Env):
             self._state = int(options["state_index"])
             State.from_index(self._state)  # checks the range
         else:
-            self._state = self._sample(self._initial_cdf)
+            self._state = self._sample(self.model.initial_cdf)
+        self._last_action = None
         self._last_info = {"state_index": self._state}
+        if self.render_mode == "human":
+            self.render()
         return self.model.observations[self._state].copy(), dict(self._last_info)
 
     def _uniform_and_noise(self) -> tuple[float, float]:
@@ -106,12 +135,12 @@ class BuildPipelineEnv(gym.Env):
         return min(int(cdf.searchsorted(u, side="right")), len(cdf) - 1)
 
     def step(self, action):
-        a = int(action)
-        if not 0 <= a < N_ACTIONS:
-            raise ValueError(f"action {action!r} is outside the action space Discrete({N_ACTIONS})")
+        if self._log_rng is None:
+            raise ResetNeeded("call reset() before step(): the episode has not started")
+        a = _action_id(action)
         s = self._state
         u, noise = self._uniform_and_noise()
-        cdf = self._next_state_cdf[s, a]
+        cdf = self.model.next_state_cdf[s, a]
         s2 = min(int(cdf.searchsorted(u, side="right")), N_STATES - 1)
         outcome = s2 % len(OUTCOMES)  # the next state records this build's outcome
         model = self.model
@@ -124,21 +153,44 @@ class BuildPipelineEnv(gym.Env):
             "failure_category": OUTCOMES[outcome] if outcome else None,
             "duration_minutes": minutes,
             "cost_usd": dollars,
-            "action_description": self._descriptions[a],
+            "action_description": _DESCRIPTIONS[a],
             "state_index": s2,
         }
         if outcome and self.error_logs:
             info["error_log"] = render_log(OUTCOMES[outcome], self.scenario.toolchain, self._log_rng)
         self._state = s2
+        self._last_action = a
         self._last_info = info
+        if self.render_mode == "human":
+            self.render()
         return model.observations[s2].copy(), reward, False, False, info
 
     def render(self):
-        if self.render_mode == "ansi":
-            info = self._last_info
-            line = f"[{self.scenario.name}] {self.state.describe()}"
-            if "status" in info:
-                line += f" | {info['action_description']}: {info['status']}"
-                line += f" {info['failure_category'] or ''} {info['duration_minutes']:.1f} min ${info['cost_usd']:.3f}"
-            return line
+        if self.render_mode in ("ansi", "human"):
+            line = text_line(self.scenario.name, self._state, self._last_info)
+            if self.render_mode == "ansi":
+                return line
+            print(line)
+        elif self.render_mode == "rgb_array":
+            info, model = self._last_info, self.model
+            fractions = (
+                info.get("duration_minutes", 0.0) / float(model.duration.max()),
+                info.get("cost_usd", 0.0) / max(float(model.cost.max()), 1e-12),
+            )
+            return rgb_frame(self._state, self._last_action, fractions)
         return None
+
+
+def _action_id(action) -> int:
+    """The action as an int: a Python or numpy integer, or an array holding one (as vector envs
+    and some RL libraries pass it)."""
+    if not isinstance(action, (int, np.integer)):
+        array = np.asarray(action)
+        kind = array.dtype.kind
+        if array.size != 1 or kind not in "biuf" or (kind == "f" and not float(array.flat[0]).is_integer()):
+            raise ValueError(f"action {action!r} is not one whole number in [0, {N_ACTIONS - 1}] (Discrete({N_ACTIONS}))")
+        action = array.flat[0]
+    a = int(action)
+    if not 0 <= a < N_ACTIONS:
+        raise ValueError(f"action {a} is outside the action space Discrete({N_ACTIONS}): expected a whole number in [0, {N_ACTIONS - 1}]")
+    return a

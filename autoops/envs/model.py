@@ -10,6 +10,7 @@ these arrays and the planner (``autoops.planning``) solves them, so both agree b
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -101,6 +102,11 @@ def describe_action(action: int) -> str:
     return ", ".join(on) if on else "plain build (no cache, small runner, incremental)"
 
 
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
 class BuildModel:
     """Exact arrays of one scenario, indexed [state, action(, outcome | next state)].
 
@@ -109,12 +115,17 @@ class BuildModel:
     - ``expected_reward[s, a]``.
     - ``transitions[s, a, s2]``: next-state distribution (the next state records the outcome).
     - ``initial_distribution[s]``.
+
+    The arrays are read-only: one model is shared by every environment of its scenario
+    (``shared_model``).
     """
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
         self.outcome_probs, self.duration, self.cost = self._outcomes()
         self.transitions = self._transitions()
+        for array in (self.outcome_probs, self.duration, self.cost, self.transitions):
+            _frozen(array)
 
     # -- per-build outcomes -------------------------------------------------------------------
     def _outcomes(self):
@@ -208,15 +219,15 @@ class BuildModel:
         w = self.scenario.reward
         per_outcome = -(w.duration_weight * self.duration + w.cost_weight * self.cost)
         per_outcome[..., 1:] -= w.failure_weight
-        return (self.outcome_probs * per_outcome).sum(axis=-1)
+        return _frozen((self.outcome_probs * per_outcome).sum(axis=-1))
 
     @cached_property
     def expected_duration(self) -> np.ndarray:
-        return (self.outcome_probs * self.duration).sum(axis=-1)
+        return _frozen((self.outcome_probs * self.duration).sum(axis=-1))
 
     @cached_property
     def expected_cost(self) -> np.ndarray:
-        return (self.outcome_probs * self.cost).sum(axis=-1)
+        return _frozen((self.outcome_probs * self.cost).sum(axis=-1))
 
     @property
     def failure_prob(self) -> np.ndarray:
@@ -263,11 +274,35 @@ class BuildModel:
                 * (pool_high if pool else 1 - pool_high)
             )
             dist[State(large, deps, 0, pool, 0, 0).index] = p
-        return dist
+        return _frozen(dist)
+
+    @cached_property
+    def next_state_cdf(self) -> np.ndarray:
+        """``transitions`` summed along the next state, for sampling by ``searchsorted``."""
+        return _frozen(np.cumsum(self.transitions, axis=-1))
+
+    @cached_property
+    def initial_cdf(self) -> np.ndarray:
+        return _frozen(np.cumsum(self.initial_distribution))
 
     @cached_property
     def observations(self) -> np.ndarray:
         """The observation of every state (row ``s`` is ``observation(s)``)."""
-        obs = np.stack([observation(i) for i in range(N_STATES)])
-        obs.setflags(write=False)
-        return obs
+        return _frozen(np.stack([observation(i) for i in range(N_STATES)]))
+
+
+_MODELS: OrderedDict[str, BuildModel] = OrderedDict()
+_MODELS_KEPT = 4  # a model with its sampling table is ~64 MB
+
+
+def shared_model(scenario: Scenario) -> BuildModel:
+    """The scenario's model, built once per process (~0.12 s with its sampling table) and shared, so that environments,
+    vector-env workers and unpickled environments do not each carry their own ~64 MB copy.
+    Keyed by every parameter of the scenario: an edited scenario file gets a new model, and an
+    environment keeps the model of the scenario it was made with."""
+    key = repr(scenario)
+    model = _MODELS.pop(key, None) or BuildModel(scenario)
+    _MODELS[key] = model  # most recently used last
+    while len(_MODELS) > _MODELS_KEPT:
+        _MODELS.popitem(last=False)
+    return model
