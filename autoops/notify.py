@@ -19,12 +19,12 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from autoops import metrics
+from autoops.paths import config_file
+from autoops.settings import settings
 from autoops.yamlfile import read_config
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "notify.yaml"
 URLS_ENV = "AUTOOPS_NOTIFY_URLS"
 TITLE_LABELS = ("scenario", "job", "instance")  # what tells one alert of a name from another (alertmanager.yml's group_by)
 MAX_FIX_STEPS = 3
@@ -108,10 +108,10 @@ class Notifier:
     def from_config(cls, path: str | os.PathLike | None = None) -> "Notifier":
         """URLs from ``$AUTOOPS_NOTIFY_URLS`` if set, else from ``path`` (default
         ``configs/notify.yaml``; a missing default file means notifications off)."""
-        env = os.environ.get(URLS_ENV, "").strip()
-        if env:
-            return cls([url for url in re.split(r"[\s,]+", env) if url], source=f"${URLS_ENV}")
-        source, data = read_config(path, DEFAULT_CONFIG, NotifyConfigError)
+        urls = settings().notify_urls
+        if urls:
+            return cls(list(urls), source=f"${URLS_ENV}")
+        source, data = read_config(path, config_file("notify.yaml"), NotifyConfigError)
         unknown = sorted(set(data) - {"urls"})
         if unknown:
             raise NotifyConfigError(f"{source}: unknown setting(s) {', '.join(map(str, unknown))}; known: urls")

@@ -12,6 +12,7 @@ from autoops.agents.controller import Controller, ControllerSettings
 from autoops.agents.monitor import DEFAULT_ACTION, MonitorAgent
 from autoops.agents.optimizer import OptimizerAgent
 from autoops.agents.responder import ResponderAgent
+from autoops.api.client import RemoteMonitor
 from autoops.api.main import create_controller_app
 from autoops.api.monitor import create_monitor_app
 
@@ -128,7 +129,7 @@ def test_remote_monitor_with_retries_and_an_agent_that_goes_down(runs, responder
         if server.started:
             break
         time.sleep(0.05)
-    c = Controller(ControllerSettings(scenario="NodeWebapp", urls={"monitor": f"http://127.0.0.1:{port}"}, timeout_s=2, retries=1),
+    c = Controller(ControllerSettings(scenario="NodeWebapp"), monitor=RemoteMonitor(f"http://127.0.0.1:{port}", timeout_s=2, retries=1),
                    optimizer=OptimizerAgent(runs), responder=responder_agent)
     first = c.run_once()  # no observation yet: the monitor's default configuration
     assert not first["errors"] and first["monitor"]["action_id"] == DEFAULT_ACTION

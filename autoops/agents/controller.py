@@ -1,28 +1,37 @@
-"""The controller: monitor -> optimizer -> responder, once or in a loop.
+"""The controller: monitor -> optimizer -> responder, once or in a loop, and the answer to an alert.
 
-Each agent is either in-process (the default) or a service at a URL; a remote call has a
-timeout and retries, and a failed agent is reported (``autoops_agent_up``,
+Each agent is an object with the agent's methods: in-process (``MonitorAgent`` ...) or a client
+of a separate service (``autoops.api.client.RemoteMonitor`` ...); the controller cannot tell them
+apart and never knows a URL. A failed agent is reported (``autoops_agent_up``,
 ``autoops_agent_errors_total``) while the loop carries on: without the optimizer the build runs
 the monitor's default configuration, without the responder a failure goes unexplained.
 
 Diagnosis in the loop: with ``diagnose=True`` the optimizer sees the failure category the
 responder predicted from the log instead of the simulator's true one, so the cost of a
 misdiagnosis shows up in the builds that follow.
+
+Alerts: the controller owns the whole answer to an Alertmanager alert: the evidence (for an
+alert about a scenario's builds, that scenario's latest failed build log), the responder's
+suggestion, the store of recent answers, and the notification (Slack, Discord, ...).
 """
 
 from __future__ import annotations
 
 import collections
 import threading
-import time
-from dataclasses import dataclass, field
-
-import httpx
+from dataclasses import dataclass
 
 from autoops import metrics
 from autoops.agents import AgentUnavailable
+from autoops.agents.monitor import MonitorAgent
+from autoops.agents.optimizer import OptimizerAgent
+from autoops.agents.responder import ResponderAgent
 from autoops.envs import OUTCOMES
 from autoops.envs.model import STATE_FACTORS
+from autoops.notify import Notifier
+
+MAX_ANSWERS = 200  # the latest answers to alerts kept for GET /answers
+MAX_REMEMBERED_ALERTS = 1000
 
 
 @dataclass
@@ -32,63 +41,39 @@ class ControllerSettings:
     generator: str | None = None  # the responder's generator; None: its configured default
     diagnose: bool = False
     interval_s: float = 1.0  # pause between iterations of the continuous loop
-    urls: dict = field(default_factory=dict)  # agent name -> base URL of a separate service
-    timeout_s: float = 30.0
-    retries: int = 2
 
 
-class RemoteAgent:
-    """POST JSON to an agent service with a timeout and retries."""
-
-    def __init__(self, name: str, url: str, timeout_s: float, retries: int):
-        self.name, self.url, self.timeout_s, self.retries = name, url.rstrip("/"), timeout_s, retries
-
-    def post(self, path: str, body: dict) -> dict:
-        last = None
-        for attempt in range(self.retries + 1):
-            try:
-                response = httpx.post(f"{self.url}{path}", json=body, timeout=self.timeout_s)
-                if response.status_code < 500:
-                    if response.status_code >= 400:
-                        raise AgentUnavailable(f"{self.name} at {self.url}{path} answered {response.status_code}: {response.text[:300]}")
-                    return response.json()
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as err:
-                last = f"{type(err).__name__}: {err}"
-            time.sleep(0.2 * 2**attempt)
-        raise AgentUnavailable(f"{self.name} at {self.url} did not answer after {self.retries + 1} tries ({last})")
+def alert_text(alert: dict) -> str:
+    """What the responder reads of one Alertmanager alert: its name, summary and description."""
+    labels, notes = alert.get("labels") or {}, alert.get("annotations") or {}
+    return f"{labels.get('alertname', 'alert')}: {notes.get('summary', '')}. {notes.get('description', '')}".strip()
 
 
 class Controller:
-    def __init__(self, settings: ControllerSettings | None = None, monitor=None, optimizer=None, responder=None):
-        from autoops.agents.monitor import MonitorAgent
-        from autoops.agents.optimizer import OptimizerAgent
-        from autoops.agents.responder import ResponderAgent
-
+    def __init__(self, settings: ControllerSettings | None = None, monitor=None, optimizer=None, responder=None,
+                 notifier: Notifier | None = None):
         self.settings = s = settings or ControllerSettings()
-        remote = {name: RemoteAgent(name, url, s.timeout_s, s.retries) for name, url in s.urls.items()}
         self.monitor = monitor or MonitorAgent(default_seed=s.seed)
         self.optimizer = optimizer or OptimizerAgent()
         self.responder = responder or ResponderAgent()
-        if "monitor" in remote:
-            self.simulate = lambda action: remote["monitor"].post("/simulate_build", {"scenario": s.scenario, "action": action})
-        else:
-            self.simulate = lambda action: self.monitor.simulate(s.scenario, action)
-        if "optimizer" in remote:
-            self.best_action = lambda obs: remote["optimizer"].post("/get_best_action", {"scenario": s.scenario, "observation": obs})
-        else:
-            self.best_action = lambda obs: self.optimizer.best_action(s.scenario, observation=obs)
-        if "responder" in remote:
-            self.suggest = lambda text: remote["responder"].post("/suggest_fix", {"text": text, "generator": s.generator})
-        else:
-            self.suggest = lambda text: self.responder.suggest_fix(text, s.generator)
-        self.observation = self.monitor.state(s.scenario)["observation"] if "monitor" not in remote else None
+        self.notifier = notifier or Notifier.from_config()
+        try:
+            self.observation = self.monitor.state(s.scenario)["observation"]
+        except AgentUnavailable:  # a remote monitor: the first build runs its default configuration
+            self.observation = None
         self.history: collections.deque = collections.deque(maxlen=1000)
+        self.answers: collections.deque = collections.deque(maxlen=MAX_ANSWERS)
         self.iterations = 0
         self.errors: collections.Counter = collections.Counter()
         self._loop: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        # Alertmanager sends a firing alert again with each change of its group; answer it once
+        self._answered: collections.OrderedDict[tuple, None] = collections.OrderedDict()
+        self._alerts_lock = threading.Lock()  # not the iteration lock: an alert must not wait for a build
+
+    def best_action(self, observation: list[float]) -> dict:
+        return self.optimizer.best_action(self.settings.scenario, observation=observation)
 
     def _call(self, agent: str, fn, *args):
         try:
@@ -114,7 +99,7 @@ class Controller:
                     record["errors"]["optimizer"] = error
                 else:
                     action = choice["action_id"]
-            build, error = self._call("monitor", self.simulate, action)
+            build, error = self._call("monitor", self.monitor.simulate, self.settings.scenario, action)
             record["monitor"] = build
             if error:
                 record["errors"]["monitor"] = error
@@ -122,7 +107,7 @@ class Controller:
                 return record
             observation = list(build["next_observation"])
             if build["status"] == "failure":
-                suggestion, error = self._call("responder", self.suggest, build["error_log"])
+                suggestion, error = self._call("responder", self.responder.suggest_fix, build["error_log"], self.settings.generator)
                 record["responder"] = suggestion
                 if error:
                     record["errors"]["responder"] = error
@@ -145,6 +130,42 @@ class Controller:
         self.iterations += 1
         metrics.CONTROLLER_ITERATIONS.inc()
         self.history.append(record)
+
+    # -- alerts --------------------------------------------------------------------------------------
+    def answer_alerts(self, alerts: list[dict]) -> list[dict]:
+        """A suggestion for each firing alert of an Alertmanager webhook, kept for ``GET /answers``
+        and sent to the notifier. An alert about a scenario's builds is answered from that
+        scenario's latest failed build log instead of the alert's own words, which rarely name a
+        cause (read together, "builds fail" in the alert outweighed the log's own error lines in 5
+        of 14 simulated cases)."""
+        answers = []
+        for alert in alerts:
+            if alert.get("status") != "firing" or self._seen(alert):
+                continue
+            labels = alert.get("labels") or {}
+            text = alert_text(alert)
+            evidence = self.monitor.latest_failure_log(labels["scenario"]) if labels.get("scenario") else None
+            suggestion, error = self._call("responder", self.responder.suggest_fix, evidence or text, self.settings.generator)
+            answer = {"alertname": labels.get("alertname"), "labels": labels, "text": text, "evidence": evidence, "suggestion": suggestion}
+            if error:
+                answer["error"] = error
+            answers.append(answer)
+        self.answers.extend(answers)
+        self.notifier.notify([a for a in answers if a["suggestion"] is not None])
+        return answers
+
+    def _seen(self, alert: dict) -> bool:
+        """Whether this firing (same fingerprint and start) was answered already; remembers it."""
+        if not alert.get("fingerprint"):
+            return False
+        key = (alert["fingerprint"], alert.get("startsAt"))
+        with self._alerts_lock:
+            if key in self._answered:
+                return True
+            self._answered[key] = None
+            while len(self._answered) > MAX_REMEMBERED_ALERTS:
+                self._answered.popitem(last=False)
+        return False
 
     # -- the continuous loop ---------------------------------------------------------------------
     def start(self) -> bool:

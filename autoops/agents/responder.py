@@ -1,17 +1,10 @@
-"""The responder agent: fix suggestions for failed builds and for Alertmanager's alerts, counted in Prometheus."""
+"""The responder agent: fix suggestions for failed builds (and, through the controller, alerts), counted in Prometheus."""
 
 from __future__ import annotations
 
-import collections
 import threading
 
 from autoops import metrics
-
-
-def alert_text(alert: dict) -> str:
-    """What the responder reads of one Alertmanager alert: its name, summary and description."""
-    labels, notes = alert.get("labels") or {}, alert.get("annotations") or {}
-    return f"{labels.get('alertname', 'alert')}: {notes.get('summary', '')}. {notes.get('description', '')}".strip()
 
 
 class ResponderAgent:
@@ -21,8 +14,6 @@ class ResponderAgent:
         self._overrides = overrides
         self._responder = None
         self._lock = threading.Lock()
-        # Alertmanager sends a firing alert again with each change of its group; answer it once
-        self._answered: collections.OrderedDict[tuple, None] = collections.OrderedDict()
 
     @property
     def responder(self):
@@ -46,32 +37,3 @@ class ResponderAgent:
         if suggestion.fallback_reason:
             metrics.RESPONDER_FALLBACKS.labels(suggestion.fallback_reason.split(":")[0]).inc()
         return suggestion.as_dict()
-
-    def _seen(self, alert: dict) -> bool:
-        """Whether this firing (same fingerprint and start) was answered already; remembers it."""
-        if not alert.get("fingerprint"):
-            return False
-        key = (alert["fingerprint"], alert.get("startsAt"))
-        with self._lock:
-            if key in self._answered:
-                return True
-            self._answered[key] = None
-            while len(self._answered) > 1000:
-                self._answered.popitem(last=False)
-        return False
-
-    def answer_alerts(self, payload: dict, generator: str | None = None, evidence=None) -> list[dict]:
-        """A suggestion for each firing alert of an Alertmanager webhook payload. ``evidence(alert)``
-        may return text to read instead of the alert's own words, which rarely name a cause (say,
-        the latest failed build's log for a failure-rate alert: read together, "builds fail" in
-        the alert outweighed the log's own error lines in 5 of 14 simulated cases)."""
-        answers = []
-        for alert in payload.get("alerts", []):
-            if alert.get("status") != "firing" or self._seen(alert):
-                continue
-            text = alert_text(alert)
-            extra = evidence(alert) if evidence else None
-            answers.append({"alertname": (alert.get("labels") or {}).get("alertname"), "labels": alert.get("labels") or {},
-                            "text": text, "evidence": extra,
-                            "suggestion": self.suggest_fix(extra or text, generator)})
-        return answers

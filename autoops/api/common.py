@@ -1,15 +1,19 @@
-"""What every AutoOps service shares: health, metrics, body-size limit, bearer token, errors."""
+"""What every AutoOps service shares: health, metrics, body-size limit, bearer token, errors, and
+``/docs`` / ``/redoc`` whose scripts and styles are served by the app itself (fastapi-offline), so
+they work on a machine without network."""
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from autoops.settings import settings
 
 MAX_BODY_BYTES = 1_000_000  # a pasted log of ~10,000 lines; anything larger is refused with 413
 TOKEN_ENV = "AUTOOPS_API_TOKEN"
@@ -19,7 +23,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 async def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
     """Endpoints that change state need ``Authorization: Bearer $AUTOOPS_API_TOKEN`` when it is set."""
-    expected = os.environ.get(TOKEN_ENV)
+    expected = settings().api_token
     if not expected:
         return
     if credentials is None or not secrets.compare_digest(credentials.credentials, expected):
@@ -48,7 +52,7 @@ class BodyLimit:
 
 
 def create_app(title: str, description: str, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    app = FastAPI(title=title, description=description, version="0.1.0")
+    app = FastAPIOffline(title=title, description=description, version="0.1.0")
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.get("/healthz", tags=["ops"])

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from autoops.agents.monitor import MonitorAgent
+from autoops.api.client import SIMULATE_BUILD
 from autoops.api.common import create_app, require_token
 from autoops.envs import N_ACTIONS, ScenarioError
 
@@ -44,7 +45,7 @@ class BuildResult(BaseModel):
 def router(agent: MonitorAgent) -> APIRouter:
     api = APIRouter(tags=["monitor"])
 
-    @api.post("/simulate_build", response_model=BuildResult, dependencies=[Depends(require_token)])
+    @api.post(SIMULATE_BUILD, response_model=BuildResult, dependencies=[Depends(require_token)])
     async def simulate_build(request: SimulateBuildRequest) -> dict:
         """Run one simulated CI build and return its outcome and error log."""
         try:

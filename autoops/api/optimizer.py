@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from autoops.agents import AgentUnavailable
 from autoops.agents.optimizer import OptimizerAgent
+from autoops.api.client import GET_BEST_ACTION
 from autoops.api.common import create_app
 from autoops.envs import N_STATES, ScenarioError
 
@@ -28,7 +29,7 @@ class BestAction(BaseModel):
 def router(agent: OptimizerAgent) -> APIRouter:
     api = APIRouter(tags=["optimizer"])
 
-    @api.post("/get_best_action", response_model=BestAction)
+    @api.post(GET_BEST_ACTION, response_model=BestAction)
     def get_best_action(request: BestActionRequest) -> dict:
         """The build configuration the trained DQN picks for a state, with its Q-values."""
         try:

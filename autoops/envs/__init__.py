@@ -7,11 +7,11 @@ import gymnasium as gym
 from autoops.envs.build_pipeline import BuildPipelineEnv
 from autoops.envs.categories import FAILURES, OUTCOMES
 from autoops.envs.model import N_ACTIONS, N_STATES, BuildModel, State, describe_action
-from autoops.envs.scenario import Scenario, ScenarioError, get_scenario, load_all, load_scenario, scenario_files
+from autoops.envs.scenario import Scenario, ScenarioError, get_scenario, load_all, load_scenario, load_valid, scenario_files
 
 __all__ = [
     "FAILURES", "N_ACTIONS", "N_STATES", "OUTCOMES", "BuildModel", "BuildPipelineEnv", "Scenario",
-    "ScenarioError", "State", "describe_action", "get_scenario", "load_all", "load_scenario", "register_scenarios",
+    "ScenarioError", "State", "describe_action", "get_scenario", "load_all", "load_scenario", "load_valid", "register_scenarios",
 ]
 
 

@@ -1,6 +1,7 @@
 """Scenario files: the parameters of one simulated CI project, loaded and checked.
 
-Every file in ``configs/scenarios/`` is merged onto ``default.yaml``; the merged mapping is
+Every file in ``configs/scenarios/`` (shipped with the package; ``$AUTOOPS_CONFIG_DIR/scenarios/``
+replaces the set) is merged onto ``default.yaml``; the merged mapping is
 checked against the dataclasses below, so a bad file fails with the file, the field and what
 was expected instead of a ``KeyError`` deep inside the model.
 """
@@ -9,25 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 from autoops.envs.categories import FAILURES, TOOLCHAINS
+from autoops.paths import config_dir, scenario_dir  # noqa: F401  (config_dir: until the optimizer imports it from paths)
 from autoops.yamlfile import read_mapping
 
 LOW_HIGH = tuple[float, float]
-
-
-def config_dir() -> Path:
-    """The ``configs/`` folder: ``$AUTOOPS_CONFIG_DIR`` or the one beside the package."""
-    return Path(os.environ.get("AUTOOPS_CONFIG_DIR", Path(__file__).resolve().parents[2] / "configs"))
-
-
-def scenario_dir() -> Path:
-    return config_dir() / "scenarios"
 
 
 class ScenarioError(ValueError):
@@ -195,7 +187,10 @@ def _build(cls, data, where: str, prefix: str = ""):
         elif kind == LOW_HIGH:
             if not isinstance(value, list) or len(value) != 2:
                 _fail(where, path, f"expected a list of two numbers [low, high], got {value!r}")
-            values[name] = tuple(_check_number(v, float, meta, where, path) for v in value)
+            low, high = (_check_number(v, float, meta, where, path) for v in value)
+            if low > high:
+                _fail(where, path, f"expected [low, high] with low <= high, got {value!r}")
+            values[name] = (low, high)
         elif kind in (int, float):
             values[name] = _check_number(value, kind, meta, where, path)
         elif kind is str:
@@ -236,29 +231,45 @@ def scenario_files() -> list[Path]:
     return files
 
 
+def load_valid() -> tuple[dict[str, Scenario], list[ScenarioError]]:
+    """Every scenario that loads, by name, the default first, and the error of each file that does
+    not: one bad file must not hide the others. Read again only when a file changes (reading and
+    checking them takes ~45 ms, and services look a scenario up on every request)."""
+    scenarios, errors = _load_files(tuple((path, path.stat().st_mtime_ns) for path in scenario_files()))
+    return dict(scenarios), list(errors)
+
+
 def load_all() -> dict[str, Scenario]:
-    """Every scenario by name, the default first; read again only when a file changes (reading
-    and checking them takes ~45 ms, and services look a scenario up on every request)."""
-    return dict(_load_files(tuple((path, path.stat().st_mtime_ns) for path in scenario_files())))
+    """Every scenario by name, the default first; raises the first file's error if any file is bad."""
+    scenarios, errors = load_valid()
+    if errors:
+        raise errors[0]
+    return scenarios
 
 
 @functools.lru_cache(maxsize=4)
-def _load_files(files: tuple[tuple[Path, int], ...]) -> dict[str, Scenario]:
-    scenarios = {}
+def _load_files(files: tuple[tuple[Path, int], ...]) -> tuple[dict[str, Scenario], list[ScenarioError]]:
+    scenarios, errors = {}, []
     for path, _ in files:
-        scenario = load_scenario(path)
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as err:
+            errors.append(err)
+            continue
         if scenario.name in scenarios:
-            raise ScenarioError(f"{path}: field 'name': {scenario.name!r} is already used by {scenarios[scenario.name].source}")
+            errors.append(ScenarioError(f"{path}: field 'name': {scenario.name!r} is already used by {scenarios[scenario.name].source}"))
+            continue
         scenarios[scenario.name] = scenario
-    return scenarios
+    return scenarios, errors
 
 
 def get_scenario(name: str) -> Scenario:
     """A scenario by name (``JvmMonorepo``), env id (``AutoOps/JvmMonorepo-v0``) or file path."""
     if name.endswith(".yaml"):
         return load_scenario(name)
-    scenarios = load_all()
+    scenarios, errors = load_valid()
     for scenario in scenarios.values():
         if name in (scenario.name, scenario.env_id):
             return scenario
-    raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(scenarios)}")
+    broken = f" ({len(errors)} scenario file(s) could not be read; first: {errors[0]})" if errors else ""
+    raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(scenarios)}{broken}")

@@ -1,0 +1,134 @@
+"""``autoops demo``: the AutoOps workflow end to end, printed as the agents speak.
+
+For each build the optimizer picks the configuration, the monitor runs it, and on a failure the
+responder suggests a fix (``[Monitor] -> {...}``, ``[Optimizer] -> {...}``, ``[Responder] -> {...}``);
+then the run against the best static configuration and the exact optimum. A quick optimizer is
+trained first if none exists. With ``--diagnose`` the optimizer sees the responder's diagnosis
+instead of the simulator's truth, and the exact cost of that is reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from autoops.agents.controller import Controller, ControllerSettings
+from autoops.agents.optimizer import OptimizerAgent
+from autoops.agents.responder import ResponderAgent
+from autoops.cli_support import console, fail, say
+from autoops.envs import BuildModel, ScenarioError, get_scenario
+from autoops.optimizer.runs import latest_run
+from autoops.planning import solve_scenario
+from autoops.responder.generators import GENERATORS
+from autoops.responder.logtext import first_error_line
+
+
+def demo_cmd(
+    scenario: str = typer.Option("BuildPipeline", "--scenario", "-s", help="Scenario name or Gymnasium id (see `autoops env list`)."),
+    builds: int = typer.Option(30, min=1, help="Builds to run through the controller."),
+    seed: int = typer.Option(0, help="Seed of the simulator."),
+    generator: str = typer.Option(None, "--generator", "-g", help="The responder's generator (default: configs/responder.yaml's)."),
+    diagnose: bool = typer.Option(False, help="Diagnosis in the loop: the optimizer sees the responder's predicted failure "
+                                  "category instead of the simulator's truth; the run is repeated with the truth to show the cost."),
+    train_steps: int = typer.Option(20_000, min=1000, help="Steps of the quick training run made when no trained optimizer exists."),
+    runs_dir: Path = typer.Option(None, help="Where trained optimizer runs are (default: AUTOOPS_RUNS_DIR or results/runs)."),
+) -> None:
+    """The AutoOps workflow end to end: for each build the optimizer picks the configuration, the
+    monitor runs it, and on a failure the responder suggests a fix; then a summary against the
+    best static configuration. Trains a quick optimizer first if none exists."""
+    from autoops.optimizer.train import ensure_trained  # torch: imported when the demo runs, not for --help
+
+    try:
+        model = BuildModel(get_scenario(scenario))
+    except ScenarioError as err:
+        fail(str(err))
+    if generator is not None and generator not in GENERATORS:
+        fail(f"unknown generator {generator!r}; expected one of {', '.join(GENERATORS)}")
+    name = model.scenario.name
+    optimizer = OptimizerAgent(runs_dir)
+    if latest_run(name, optimizer.runs_root) is None:
+        say(f"No trained optimizer for {name}: training a quick one ({train_steps} steps) ...")
+    run_dir = ensure_trained(name, seed=seed, timesteps=train_steps, runs_root=optimizer.runs_root, config_name="demo")
+    say(f"optimizer: {run_dir}")
+    responder = ResponderAgent()
+
+    def run(diagnosed: bool, show: bool) -> list[dict]:
+        settings = ControllerSettings(scenario=name, seed=seed, generator=generator, diagnose=diagnosed)
+        controller = Controller(settings, optimizer=optimizer, responder=responder)
+        records = []
+        for _ in range(builds):
+            record = controller.run_once()
+            records.append(record)
+            build = record["monitor"]
+            if show and build and build["status"] == "failure":
+                say(f"[Monitor]  -> {monitor_line(build)}")
+                nxt = controller.best_action(controller.observation) if controller.observation else None
+                say(f"[Optimizer] -> {{'action_id': {nxt['action_id']}, 'action_description': '{nxt['action_description']}'}}"
+                    if nxt else f"[Optimizer] -> {record['errors'].get('optimizer')}")
+                say(f"[Responder] -> {responder_line(record.get('responder'), record['errors'].get('responder'))}")
+        return records
+
+    records = run(diagnose, show=True)
+    solution = solve_scenario(model)
+    console.print(summary_table(records, solution, diagnose))
+    failures = [(r["monitor"], r.get("responder")) for r in records if r.get("monitor") and r["monitor"]["status"] == "failure"]
+    if failures:
+        answered = [(b, s) for b, s in failures if s and not s["declined"]]
+        matched = sum(s["category"] == b["failure_category"] for b, s in answered)
+        say(f"Responder: {len(answered)} of {len(failures)} failures answered ({len(failures) - len(answered)} declined or unavailable); "
+            f"category matched the simulator's true category in {matched} of {len(answered)}.")
+    if diagnose:
+        truth = run(False, show=False)
+        reward = lambda rs: sum(r["monitor"]["reward"] for r in rs) / len(rs)  # noqa: E731
+        say(f"Misdiagnosis cost in this sample: mean reward per build {reward(records):.3f} with the responder's diagnosis "
+            f"against {reward(truth):.3f} with the true category (same seed, {builds} builds).")
+        exact_misdiagnosis_cost(model, solution, run_dir, responder.responder, seed)
+
+
+def exact_misdiagnosis_cost(model: BuildModel, solution, run_dir: Path, responder, seed: int, samples: int = 30) -> None:
+    """The exact cost of diagnosis in the loop, from the responder's confusion matrix on simulated logs."""
+    from autoops.diagnosis import confusion_matrix, misdiagnosis_cost
+    from autoops.optimizer.evaluate import greedy_policy
+
+    confusion = confusion_matrix(responder, model.scenario.toolchain, samples=samples, seed=seed, progress=True)
+    table = Table(title=f"Exact cost of diagnosis in the loop ({samples} simulated {model.scenario.toolchain} logs per failure category)")
+    for column in ("policy", "true category", "responder's diagnosis", "no diagnosis"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for name, policy in (("optimal", solution.optimal_policy), ("trained optimizer", greedy_policy(run_dir, model))):
+        cost = misdiagnosis_cost(model, policy, confusion, solution.optimal.mean_reward)
+        table.add_row(name, *(f"{stats.mean_reward:.3f} ({stats.regret:.2%} regret)" for stats in (cost.truth, cost.diagnosed, cost.blind)))
+    console.print(table)
+    say(f"Mean reward per build, exact; the responder named the true category of {cost.accuracy:.1%} of failure logs "
+        "(macro average over categories).")
+
+
+def monitor_line(build: dict) -> dict:
+    return {"build": build["build"], "status": build["status"], "failure_category": build["failure_category"],
+            "duration_minutes": round(build["duration_minutes"], 1), "cost_usd": round(build["cost_usd"], 3),
+            "action": build["action_description"], "log": first_error_line(build.get("error_log") or "")[:120]}
+
+
+def responder_line(suggestion: dict | None, error: str | None) -> dict | str:
+    if suggestion is None:
+        return f"unavailable: {error}"
+    return {"category": suggestion["category"], "summary": suggestion["summary"][:120],
+            "fix": (suggestion["fix_steps"] or ["(declined)"])[0].splitlines()[0][:120],
+            "incidents": suggestion["incident_ids"][:2], "generator": suggestion["generator"],
+            "confidence": suggestion["confidence"], "fallback": suggestion["fallback_reason"]}
+
+
+def summary_table(records: list[dict], solution, diagnose: bool) -> Table:
+    builds = [r["monitor"] for r in records if r.get("monitor")]
+    failures = [b for b in builds if b["status"] == "failure"]
+    static = solution.baselines[2]
+    table = Table(title=f"{solution.scenario}: {len(builds)} builds through the controller" + (" (diagnosis in the loop)" if diagnose else ""))
+    for column in ("", "failure rate", "mean duration min", "mean cost $"):
+        table.add_column(column, justify="left" if not column else "right")
+    table.add_row("this run", f"{len(failures) / len(builds):.1%}", f"{sum(b['duration_minutes'] for b in builds) / len(builds):.2f}",
+                  f"{sum(b['cost_usd'] for b in builds) / len(builds):.3f}")
+    table.add_row(f"{static.policy} (exact)", f"{static.failure_rate:.1%}", f"{static.mean_duration_minutes:.2f}", f"{static.mean_cost_usd:.3f}")
+    table.add_row("optimal policy (exact)", f"{solution.optimal.failure_rate:.1%}", f"{solution.optimal.mean_duration_minutes:.2f}",
+                  f"{solution.optimal.mean_cost_usd:.3f}")
+    return table
