@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from autoops import planning
 from autoops.cli import app
 from autoops.envs import N_ACTIONS, N_STATES, BuildModel, State, get_scenario
-from autoops.optimizer.evaluate import evaluate_run, greedy_policy, policy_table, q_table, solution
+from autoops.optimizer.evaluate import evaluate_run, greedy_policy, policy_table, q_table
 from autoops.optimizer.train import (
     TAGS,
     DQNSettings,
@@ -228,7 +228,7 @@ def test_greedy_policy_and_exact_evaluation_agree_with_planning(tmp_path):
     assert np.array_equal(q_table(model, build.observations).argmax(axis=1), expected)
 
     result = evaluate_run(run, write=False)
-    solved = solution(build)  # planning.solve_scenario, cached
+    solved = planning.solution(build)  # planning.solve_scenario, cached
     exact = planning.evaluate(build, expected, "x", optimal_reward=solved.optimal.mean_reward)
     for key in ("mean_reward", "mean_duration_minutes", "mean_cost_usd", "failure_rate", "regret"):
         assert result["dqn"][key] == pytest.approx(getattr(exact, key), rel=1e-12), key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,28 +10,27 @@ from autoops import metrics
 from autoops.agents import AgentUnavailable
 from autoops.envs import describe_action, get_scenario
 from autoops.envs.model import OBS_SIZE, observation as observation_of
-
-# where `autoops train` writes runs; AUTOOPS_RUNS_DIR points a service elsewhere
-DEFAULT_RUNS = Path(os.environ.get("AUTOOPS_RUNS_DIR", Path(__file__).resolve().parents[2] / "results" / "runs"))
-
-
-def latest_run(scenario: str, runs_root: Path = DEFAULT_RUNS) -> Path | None:
-    """The newest finished run of ``scenario`` (folder names end in a sortable time stamp)."""
-    runs = sorted(runs_root.glob(f"{scenario}__*/model.zip"), key=lambda p: p.parent.name.rsplit("__", 1)[-1])
-    return runs[-1].parent if runs else None
+from autoops.optimizer import runs
+from autoops.optimizer.evaluate import q_table
+from autoops.optimizer.runs import latest_run  # noqa: F401  (part of this module's API)
 
 
 class OptimizerAgent:
-    """Greedy actions of a trained DQN, one run per scenario: the one configured, else the newest."""
+    """Greedy actions of a trained DQN, one run per scenario: the one configured, else the newest
+    complete run in ``runs_root`` (default: ``autoops.paths.runs_dir()`` when asked)."""
 
-    def __init__(self, runs_root: str | Path = DEFAULT_RUNS, run_dirs: dict[str, str | Path] | None = None):
-        self.runs_root = Path(runs_root)
+    def __init__(self, runs_root: str | Path | None = None, run_dirs: dict[str, str | Path] | None = None):
+        self._runs_root = runs_root
         self.run_dirs = {k: Path(v) for k, v in (run_dirs or {}).items()}
         self._models: dict[Path, object] = {}
 
+    @property
+    def runs_root(self) -> Path:
+        return runs.root(self._runs_root)
+
     def run_for(self, scenario: str) -> Path:
-        run = self.run_dirs.get(scenario) or latest_run(scenario, self.runs_root)
-        if run is None or not (run / "model.zip").is_file():
+        run = self.run_dirs.get(scenario) or runs.latest_run(scenario, self.runs_root)
+        if run is None or not (run / runs.MODEL).is_file():
             raise AgentUnavailable(
                 f"no trained optimizer for {scenario} in {self.runs_root}: train one with "
                 f"`autoops train --scenario {scenario}` (or point AUTOOPS_RUNS_DIR at a folder of runs)"
@@ -41,15 +39,11 @@ class OptimizerAgent:
 
     def _model(self, run: Path):
         if run not in self._models:
-            from autoops.optimizer.evaluate import load_model
-
-            self._models[run] = load_model(run)
+            self._models[run] = runs.load_model(run)
         return self._models[run]
 
     def best_action(self, scenario: str, observation: list[float] | None = None, state_index: int | None = None) -> dict:
         """Q-values and the greedy action for an observation (16 floats) or a simulator state index."""
-        from autoops.optimizer.evaluate import q_table
-
         name = get_scenario(scenario).name
         if (observation is None) == (state_index is None):
             raise ValueError("give exactly one of observation (16 numbers) or state_index")

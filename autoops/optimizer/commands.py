@@ -1,56 +1,38 @@
 """``autoops train`` and ``autoops evaluate`` (registered in ``autoops.cli``).
 
-torch and stable-baselines3 are imported when a command runs, not when the command line starts;
-the settings list of ``autoops train --help`` is read from the source of ``DQNSettings`` (its
-attribute docstrings) and the defaults from ``configs/dqn.yaml``, without importing them.
+torch and stable-baselines3 are imported when a command runs, not when the command line starts:
+the settings list of ``autoops train --help`` comes from ``DQNSettings``, which lives in the
+torch-free ``autoops.optimizer.settings``.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 from pathlib import Path
 
 import typer
-import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from autoops.envs import ScenarioError
+from autoops.optimizer.runs import RunError, read_metrics
+from autoops.optimizer.settings import SettingsError, settings_help
+
 console = Console()
+
+
+def _help(*paragraphs: str) -> str:
+    """Help text for typer: paragraphs of one line each, which the terminal wraps at its width
+    (typer keeps a docstring's line breaks after the first paragraph)."""
+    text = "\n\n".join(inspect.cleandoc(p) for p in paragraphs)
+    return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
 
 
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
-
-
-def settings_help() -> str:
-    """One paragraph per field of ``DQNSettings``: name, type, the ``default`` of configs/dqn.yaml, docstring."""
-    source = Path(__file__).with_name("train.py").read_text()
-    cls = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "DQNSettings")
-    try:
-        from autoops.envs.scenario import config_dir
-
-        defaults = (yaml.safe_load((config_dir() / "dqn.yaml").read_text()) or {}).get("default", {})
-    except (OSError, yaml.YAMLError, AttributeError):
-        defaults = {}
-    lines = []
-    body = cls.body
-    for node, after in zip(body, body[1:] + [None]):
-        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
-            continue
-        name = node.target.id
-        doc = after.value.value if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) else ""
-        kind = ast.unparse(node.annotation).replace("tuple[int, ...]", "list of int")
-        value = defaults.get(name)
-        if value is None and node.value is not None:
-            default = node.value
-            if isinstance(default, ast.Call):
-                default = next((k.value for k in default.keywords if k.arg == "default"), default)
-            value = ast.unparse(default)
-        lines.append(f"{name} ({kind}, default {value}): {' '.join(doc.split())}")
-    return "\n\n".join(lines)
 
 
 def train_cmd(
@@ -60,14 +42,16 @@ def train_cmd(
     config_name: str = typer.Option("default", "--config-name", help="Short name of this configuration, part of the run folder's name."),
     timesteps: int = typer.Option(None, "--timesteps", min=1, help="Shorthand for --set total_timesteps=N; with --resume, the steps to add."),
     resume: Path = typer.Option(None, "--resume", help="A run folder: load its model and replay buffer and continue in a new folder."),
-    run_root: Path = typer.Option(Path("results/runs"), "--run-root", help="Where run folders are created."),
+    run_root: Path = typer.Option(None, "--run-root", help="Where run folders are created (default: the runs folder, AUTOOPS_RUNS_DIR or results/runs).",
+                                  show_default=False),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Train DQN (stable-baselines3) on a scenario: writes results/runs/<scenario>__<config>__<seed>__<time>/
-    with config.yaml, model.zip, replay_buffer.pkl, TensorBoard events and metrics.json (the exact
-    regret of the greedy policy every eval_freq steps). `make tensorboard` shows the runs."""
-    from autoops.envs import ScenarioError
-    from autoops.optimizer.train import RunError, SettingsError, train
+    """Train DQN (stable-baselines3) on a scenario.
+
+    Writes a run folder <scenario>__<config>__<seed>__<time>/ with config.yaml, model.zip,
+    replay_buffer.pkl, TensorBoard events and metrics.json (the exact regret of the greedy
+    policy every eval_freq steps). `make tensorboard` shows the runs."""
+    from autoops.optimizer.train import train
 
     overrides = list(set_ or [])
     if timesteps is not None and resume is None:
@@ -84,7 +68,7 @@ def train_cmd(
         console.print(f"interrupted: the run was saved (status 'interrupted'); continue it with `autoops train --resume {run_dir}`",
                       soft_wrap=True, highlight=False)
         raise typer.Exit(130) from None
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = read_metrics(run_dir)
     final = metrics["final"]
     console.print(
         f"{metrics['scenario']}, seed {metrics['seed']}: {metrics['num_timesteps']} steps "
@@ -95,7 +79,7 @@ def train_cmd(
     console.print(f"compare with the baselines: autoops evaluate {run_dir}", soft_wrap=True, highlight=False)
 
 
-train_cmd.__doc__ = inspect.cleandoc(train_cmd.__doc__) + "\n\nSettings (--set KEY=VALUE; per-scenario values in configs/dqn.yaml):\n\n" + settings_help()
+train_cmd.__doc__ = _help(train_cmd.__doc__, "Settings (--set KEY=VALUE; per-scenario values in configs/dqn.yaml):", escape(settings_help()))
 
 
 def evaluate_cmd(
@@ -104,15 +88,16 @@ def evaluate_cmd(
     rows: int = typer.Option(25, "--rows", min=1, help="States shown by --policy-table, by long-run share of builds."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
-    """Evaluate a run's greedy policy exactly (mean reward, duration, cost, failure rate, regret)
-    beside the optimum and the baselines; the figures are also written into its metrics.json."""
-    from autoops.envs import ScenarioError
-    from autoops.optimizer.evaluate import evaluate_run, policy_table
-    from autoops.optimizer.train import RunError
+    """Evaluate a run's greedy policy exactly.
+
+    Mean reward, duration, cost, failure rate and regret beside the optimum and the baselines;
+    the figures are also written into the run's metrics.json."""
+    from autoops.optimizer.evaluate import evaluate_run, load_run, policy_table
 
     try:
-        result = evaluate_run(run_dir)
-        table = policy_table(run_dir) if show_policy_table else None
+        run = load_run(run_dir)  # the model and its greedy policy, once for both questions
+        result = evaluate_run(run)
+        table = policy_table(run) if show_policy_table else None
     except (RunError, ScenarioError) as err:
         _fail(str(err))
     if as_json:
@@ -144,4 +129,4 @@ def evaluate_cmd(
         console.print(pt)
 
 
-evaluate_cmd.__doc__ = inspect.cleandoc(evaluate_cmd.__doc__)
+evaluate_cmd.__doc__ = _help(evaluate_cmd.__doc__)

@@ -9,16 +9,17 @@ statistical precipice", NeurIPS 2021). Regret is the exact relative regret of th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from autoops.optimizer import runs
+
 
 def run_folders(folder: str | Path) -> list[Path]:
     """Every finished run folder below ``folder`` (it holds metrics.json and model.zip)."""
-    return sorted(p.parent for p in Path(folder).rglob("metrics.json") if (p.parent / "model.zip").exists())
+    return sorted(p.parent for p in Path(folder).rglob(runs.METRICS) if (p.parent / runs.MODEL).exists())
 
 
 def steps_to_settle(steps: np.ndarray, regret: np.ndarray, level: float) -> float:
@@ -34,7 +35,7 @@ def load_runs(folder: str | Path) -> pd.DataFrame:
     within 1% regret of the optimum and stay there (NaN if it never did)."""
     rows = []
     for run in run_folders(folder):
-        metrics = json.loads((run / "metrics.json").read_text())
+        metrics = runs.read_metrics(run)
         curve = metrics.get("curve") or {}
         steps, regret = np.asarray(curve.get("steps", []), float), np.asarray(curve.get("regret", []), float)
         final = metrics.get("final") or {}
@@ -59,7 +60,7 @@ def regret_curves(folder: str | Path) -> pd.DataFrame:
     """Long form: scenario, config, seed, steps, regret (one row per evaluation checkpoint)."""
     frames = []
     for run in run_folders(folder):
-        metrics = json.loads((run / "metrics.json").read_text())
+        metrics = runs.read_metrics(run)
         curve = metrics.get("curve") or {}
         frames.append(pd.DataFrame({
             "scenario": metrics["scenario"], "config": metrics["config_name"], "seed": metrics["seed"],

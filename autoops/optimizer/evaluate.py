@@ -6,59 +6,39 @@ observations) makes a deterministic policy, and ``planning.evaluate`` gives its 
 mean reward, duration, cost, failure rate and relative regret.
 
 - ``greedy_policy(model_or_run_dir, scenario)``: the policy, ``np.ndarray[352]`` of action ids.
-- ``evaluate_run(run_dir)``: the greedy policy beside the optimum and the baselines of
-  ``planning.solve_scenario``; also written into the run's ``metrics.json`` (``"evaluation"``).
-- ``policy_table(run_dir)``: one row per state, what the policy does, what the optimum does, and
+- ``evaluate_run(run)``: the greedy policy beside the optimum and the baselines of
+  ``planning.solution``; also written into the run's ``metrics.json`` (``"evaluation"``).
+- ``policy_table(run)``: one row per state, what the policy does, what the optimum does, and
   what it costs: ``regret_share`` sums to the policy's relative regret.
+
+``run`` is a run folder or a ``LoadedRun`` (``load_run``): load once to ask both questions.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from autoops import planning
 from autoops.envs import BuildModel, Scenario, State, describe_action, get_scenario
+from autoops.optimizer import runs
 
 
 def q_table(model, observations: np.ndarray) -> np.ndarray:
     """Q-values ``[len(observations), N_ACTIONS]`` of an SB3 DQN, one batched forward pass."""
-    import torch
+    import torch  # seconds to import; whoever holds a model has imported it already
 
     with torch.no_grad():
         obs = torch.as_tensor(np.array(observations, dtype=np.float32), device=model.device)
         return model.q_net(obs).cpu().numpy().astype(np.float64)
 
 
-_SOLUTIONS: dict[str, planning.Solution] = {}
-
-
-def solution(build: BuildModel) -> planning.Solution:
-    """``planning.solve_scenario(build)``, computed once per scenario and process (it takes seconds)."""
-    key = repr(build.scenario)
-    if key not in _SOLUTIONS:
-        _SOLUTIONS[key] = planning.solve_scenario(build)
-    return _SOLUTIONS[key]
-
-
 def _build_model(scenario: str | Scenario | BuildModel) -> BuildModel:
     if isinstance(scenario, BuildModel):
         return scenario
     return BuildModel(scenario if isinstance(scenario, Scenario) else get_scenario(scenario))
-
-
-def load_model(run_dir: str | Path):
-    """The SB3 model of a run folder (``model.zip``), on the CPU."""
-    from stable_baselines3 import DQN
-
-    from autoops.optimizer.train import RunError
-
-    path = Path(run_dir) / "model.zip"
-    if not path.is_file():
-        raise RunError(f"{run_dir}: no model.zip (not a run folder, or its training has not saved yet)")
-    return DQN.load(path, device="cpu")
 
 
 def greedy_policy(model_or_run_dir, scenario: str | Scenario | BuildModel | None = None) -> np.ndarray:
@@ -68,11 +48,9 @@ def greedy_policy(model_or_run_dir, scenario: str | Scenario | BuildModel | None
     ``BuildModel``) defaults to the run's. The observations do not depend on the scenario.
     """
     if isinstance(model_or_run_dir, (str, Path)):
-        from autoops.optimizer.train import read_run_config
-
         if scenario is None:
-            scenario = read_run_config(Path(model_or_run_dir))["scenario"]
-        model = load_model(model_or_run_dir)
+            scenario = runs.read_run_config(model_or_run_dir)["scenario"]
+        model = runs.load_model(model_or_run_dir)
     else:
         model = model_or_run_dir
     if scenario is None:
@@ -80,34 +58,45 @@ def greedy_policy(model_or_run_dir, scenario: str | Scenario | BuildModel | None
     return q_table(model, _build_model(scenario).observations).argmax(axis=1)
 
 
-def _run(run_dir: str | Path):
-    from autoops.optimizer.train import read_run_config
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run folder with its model loaded and its greedy policy computed."""
 
-    run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
-    model = load_model(run_dir)
+    run_dir: Path
+    config: dict
+    model: object
+    build: BuildModel
+    policy: np.ndarray
+
+
+def load_run(run: str | Path | LoadedRun) -> LoadedRun:
+    if isinstance(run, LoadedRun):
+        return run
+    run_dir = Path(run)
+    config = runs.read_run_config(run_dir)
+    model = runs.load_model(run_dir)
     build = _build_model(config["scenario"])
-    return run_dir, config, model, build, q_table(model, build.observations).argmax(axis=1)
+    return LoadedRun(run_dir, config, model, build, greedy_policy(model, build))
 
 
-def evaluate_run(run_dir: str | Path, write: bool = True) -> dict:
+def evaluate_run(run: str | Path | LoadedRun, write: bool = True) -> dict:
     """The exact figures of a run's greedy policy beside the optimum and every baseline
     (uniform random, tuned heuristic, best static, each static configuration).
 
     Written into the run's ``metrics.json`` under ``"evaluation"`` unless ``write`` is False.
     """
-    run_dir, config, model, build, policy = _run(run_dir)
-    solved = solution(build)
-    gain = solved.optimal.mean_reward
-    name = f"dqn greedy ({config['config_name']}, seed {config['seed']}, {model.num_timesteps} steps)"
-    dqn = planning.evaluate(build, policy, name, optimal_reward=gain)
+    run = load_run(run)
+    config, build, policy = run.config, run.build, run.policy
+    solved = planning.solution(build)
+    name = f"dqn greedy ({config['config_name']}, seed {config['seed']}, {run.model.num_timesteps} steps)"
+    dqn = planning.evaluate(build, policy, name, optimal_reward=solved.optimal.mean_reward)
     heuristic, best_static = solved.baselines[1], solved.baselines[2]
     result = {
-        "run_dir": str(run_dir),
+        "run_dir": str(run.run_dir),
         "scenario": config["scenario"],
         "seed": config["seed"],
         "config_name": config["config_name"],
-        "num_timesteps": int(model.num_timesteps),
+        "num_timesteps": int(run.model.num_timesteps),
         "dqn": dqn.as_dict(),
         "optimal": solved.optimal.as_dict(),
         "baselines": [b.as_dict() for b in solved.baselines],
@@ -115,17 +104,12 @@ def evaluate_run(run_dir: str | Path, write: bool = True) -> dict:
         "beats_best_static": dqn.mean_reward > best_static.mean_reward,
         "states_differing_from_optimal": int((policy != solved.optimal_policy).sum()),
     }
-    metrics_path = run_dir / "metrics.json"
-    if write and metrics_path.is_file():
-        metrics = json.loads(metrics_path.read_text())
-        metrics["evaluation"] = result
-        tmp = metrics_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(metrics, indent=1) + "\n")
-        tmp.replace(metrics_path)
+    if write and (run.run_dir / runs.METRICS).is_file():
+        runs.write_json(run.run_dir / runs.METRICS, {**runs.read_metrics(run.run_dir), "evaluation": result})
     return result
 
 
-def policy_table(run_dir: str | Path):
+def policy_table(run: str | Path | LoadedRun):
     """One row per state (``pandas.DataFrame`` indexed by state id, in state order).
 
     Columns: ``description``; ``action`` and ``action_description`` (the learned greedy
@@ -138,22 +122,21 @@ def policy_table(run_dir: str | Path):
     """
     import pandas as pd
 
-    _, _, _, build, policy = _run(run_dir)
-    solved = solution(build)
-    optimal, gain = solved.optimal_policy, solved.optimal.mean_reward
+    run = load_run(run)
+    build, policy = run.build, run.policy
+    optimum = planning.optimum(build)
     q_star = planning.q_values(build)
     states = np.arange(len(policy))
     dist = planning.stationary_distribution(build, policy)
     loss = q_star.max(axis=1) - q_star[states, policy]
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "description": [State.from_index(int(s)).describe() for s in states],
         "action": policy.astype(int),
         "action_description": [describe_action(int(a)) for a in policy],
-        "optimal_action": optimal.astype(int),
-        "optimal_description": [describe_action(int(a)) for a in optimal],
-        "differs": policy != optimal,
+        "optimal_action": optimum.policy.astype(int),
+        "optimal_description": [describe_action(int(a)) for a in optimum.policy],
+        "differs": policy != optimum.policy,
         "stationary_prob": dist,
         "action_loss": loss,
-        "regret_share": dist * loss / abs(gain),
+        "regret_share": dist * loss / abs(optimum.mean_reward),
     }, index=pd.Index(states, name="state"))
-    return table

@@ -1,18 +1,19 @@
 """DQN (stable-baselines3) on the build simulator, with the exact regret of its greedy policy.
 
-One readable file in the manner of CleanRL's ``dqn.py``: typed settings (``DQNSettings``, whose
-attribute docstrings are the ``autoops train --help`` text), an explicit seeding block and fixed
-TensorBoard tags. Hyperparameters come from ``configs/dqn.yaml`` as in rl-baselines3-zoo: a
-``default`` entry, per-scenario entries that override it, then ``KEY=VALUE`` overrides; the
-resolved settings are saved next to each run.
+One readable file in the manner of CleanRL's ``dqn.py``: an explicit seeding block and fixed
+TensorBoard tags. The typed settings (``DQNSettings``) and how ``configs/dqn.yaml`` and
+``KEY=VALUE`` overrides resolve them live in ``autoops.optimizer.settings``; the resolved
+settings are saved next to each run. ``ensure_trained`` is the one "train a model if none exists".
 
-A run is a folder ``results/runs/<scenario>__<config>__<seed>__<YYYYmmdd-HHMMSS>/`` with
+A run is a folder ``<scenario>__<config>__<seed>__<YYYYmmdd-HHMMSS>/`` of the runs folder
+(``autoops.paths.runs_dir()``; ``autoops.optimizer.runs`` owns the folders) with
 
     config.yaml            resolved settings, scenario, seed, overrides, versions (+ resumed_from)
     model.zip              the SB3 model (``DQN.load``)
     replay_buffer.pkl      the replay buffer, to resume
     events.out.tfevents.*  TensorBoard events, the tags below
-    metrics.json           status, final exact evaluation, the regret curve (steps, regret, epsilon)
+    metrics.json           status, final exact evaluation, the regret curve (steps, regret, epsilon);
+                           written last
 
 TensorBoard tags (x axis: environment steps; one step is one build):
 
@@ -44,24 +45,19 @@ Same seed, same machine, ``torch_threads: 1``: same metrics (the SPS and timings
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import json
 import platform
 import random
-import re
 import subprocess
+import sys
 import time
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import stable_baselines3
 import torch
-import yaml
 from gymnasium.wrappers import TimeLimit
 from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback
@@ -72,10 +68,20 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import autoops
-from autoops import planning
-from autoops.envs import BuildModel, BuildPipelineEnv, Scenario, get_scenario, load_all
-from autoops.envs.scenario import config_dir
+from autoops import paths, planning
+from autoops.envs import BuildModel, BuildPipelineEnv, Scenario, get_scenario
+from autoops.optimizer import runs
 from autoops.optimizer.evaluate import q_table
+from autoops.optimizer.runs import RunError, read_run_config
+from autoops.optimizer.settings import (  # noqa: F401  (the names of the public API, for notebooks)
+    DQNSettings,
+    SettingsError,
+    dqn_config_path,
+    load_dqn_config,
+    parse_overrides,
+    resolve_settings,
+    settings_from_dict,
+)
 
 TAGS = (
     "charts/episodic_return",
@@ -85,195 +91,6 @@ TAGS = (
     "charts/SPS",
     "eval/regret",
 )
-RUN_FILES = ("config.yaml", "model.zip", "replay_buffer.pkl", "metrics.json")
-
-
-class SettingsError(ValueError):
-    """A bad entry in ``configs/dqn.yaml`` or a bad ``KEY=VALUE`` override."""
-
-
-class RunError(ValueError):
-    """A run folder that cannot be resumed or evaluated, or a bad run request."""
-
-
-# -- settings ------------------------------------------------------------------------------------
-
-
-def _num(lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> dict:
-    return {"lo": lo, "hi": hi, "lo_open": lo_open}
-
-
-@dataclass(frozen=True)
-class DQNSettings:
-    """DQN hyperparameters and run settings. The class defaults are SB3's; ``configs/dqn.yaml``
-    holds the tuned values (``default``, then per scenario), ``--set KEY=VALUE`` overrides them."""
-
-    total_timesteps: int = field(default=50_000, metadata=_num(1))
-    """Environment steps (builds) to train for; with exploration_fraction, the exploration horizon."""
-    learning_rate: float = field(default=1e-4, metadata=_num(0, lo_open=True))
-    """Adam step size."""
-    learning_rate_end: float = field(default=1.0, metadata=_num(0, 1))
-    """Learning rate at total_timesteps as a fraction of learning_rate, linear in between (1:
-    constant); absolute steps like epsilon, and it stays there after total_timesteps."""
-    buffer_size: int = field(default=1_000_000, metadata=_num(1))
-    """Replay buffer capacity, in transitions."""
-    learning_starts: int = field(default=100, metadata=_num(0))
-    """Steps of uniformly random actions that fill the buffer before the first gradient step."""
-    batch_size: int = field(default=32, metadata=_num(1))
-    """Transitions per gradient step."""
-    tau: float = field(default=1.0, metadata=_num(0, 1, lo_open=True))
-    """Target network update coefficient (1: hard copy every target_update_interval steps)."""
-    gamma: float = field(default=0.99, metadata=_num(0, 1))
-    """Discount factor. The objective is the mean reward per build; on these scenarios the
-    gamma-optimal policy is also average-reward optimal from gamma 0.8 (exact check)."""
-    n_steps: int = field(default=1, metadata=_num(1))
-    """Steps of the n-step return of the TD target (SB3's NStepReplayBuffer when > 1)."""
-    train_freq: int = field(default=4, metadata=_num(1))
-    """Environment steps between training phases."""
-    gradient_steps: int = field(default=1, metadata=_num(1))
-    """Gradient steps per training phase."""
-    target_update_interval: int = field(default=10_000, metadata=_num(1))
-    """Environment steps between target network updates."""
-    exploration_fraction: float = field(default=0.1, metadata=_num(0, 1))
-    """Share of total_timesteps over which epsilon decays linearly (absolute steps: resuming continues it)."""
-    exploration_initial_eps: float = field(default=1.0, metadata=_num(0, 1))
-    """Epsilon at step 0."""
-    exploration_final_eps: float = field(default=0.05, metadata=_num(0, 1))
-    """Epsilon after the decay."""
-    max_grad_norm: float = field(default=10.0, metadata=_num(0, lo_open=True))
-    """Gradient norm clipping."""
-    net_arch: tuple[int, ...] = (64, 64)
-    """Hidden layer sizes of the Q-network (ReLU), a YAML list such as [64, 64]."""
-    reward_scale: float = field(default=1.0, metadata=_num(0, lo_open=True))
-    """Rewards are multiplied by this for learning (logged rewards stay raw); the policy is unchanged."""
-    eval_freq: int = field(default=1_000, metadata=_num(1))
-    """Environment steps between exact evaluations of the greedy policy (eval/regret, charts/mean_q)."""
-    log_freq: int = field(default=500, metadata=_num(1))
-    """Environment steps between charts/mean_reward_per_build, losses/td_loss and charts/SPS points."""
-    torch_threads: int = field(default=1, metadata=_num(1))
-    """torch.set_num_threads; 1 is fastest for this small network and keeps runs reproducible."""
-    device: str = field(default="cpu", metadata={"choices": ("cpu", "cuda", "auto")})
-    """Torch device."""
-
-    def as_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-
-SETTING_NAMES = tuple(f.name for f in dataclasses.fields(DQNSettings))
-
-
-def dqn_config_path() -> Path:
-    """``configs/dqn.yaml`` (under ``$AUTOOPS_CONFIG_DIR`` if set)."""
-    return config_dir() / "dqn.yaml"
-
-
-def _check(name: str, value: typing.Any, where: str) -> typing.Any:
-    """``value`` as the type of setting ``name``, or a SettingsError naming ``where`` and the field."""
-    if name not in SETTING_NAMES:
-        close = difflib.get_close_matches(name, SETTING_NAMES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise SettingsError(f"{where}: unknown field {name!r}{hint}; expected one of {', '.join(SETTING_NAMES)}")
-    spec = next(f for f in dataclasses.fields(DQNSettings) if f.name == name)
-    kind = typing.get_type_hints(DQNSettings)[name]
-    meta = spec.metadata
-
-    def bad(expected: str) -> SettingsError:
-        return SettingsError(f"{where}: field {name!r}: expected {expected}, got {value!r}")
-
-    if kind is str:
-        if value not in meta["choices"]:
-            raise bad(f"one of {', '.join(meta['choices'])}")
-        return value
-    if kind == tuple[int, ...]:
-        if not isinstance(value, (list, tuple)) or not value or any(type(v) is not int or v < 1 for v in value):
-            raise bad("a non-empty list of positive integers such as [64, 64]")
-        return tuple(value)
-    # numbers; YAML 1.1 reads 3e-4 as a string, so numeric strings are accepted
-    number = value
-    if isinstance(value, str):
-        try:
-            number = float(value.replace("_", ""))
-        except ValueError:
-            number = None
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not np.isfinite(number):
-        number = None
-    lo, hi, lo_open = meta["lo"], meta["hi"], meta["lo_open"]
-    rng = f"{'(' if lo_open else '['}{lo}, {hi if hi is not None else 'inf'}{']' if hi is not None else ')'}"
-    if kind is int:
-        if number is None or float(number) != int(number):
-            raise bad(f"an integer in {rng}")
-        number = int(number)
-    elif number is None:
-        raise bad(f"a number in {rng}")
-    else:
-        number = float(number)
-    if (lo is not None and (number < lo or (lo_open and number == lo))) or (hi is not None and number > hi):
-        raise bad(f"{'an integer' if kind is int else 'a number'} in {rng}")
-    return number
-
-
-def parse_overrides(overrides: Iterable[str] | Mapping[str, typing.Any] | None) -> dict[str, typing.Any]:
-    """``["gamma=0.9", "net_arch=[128, 128]"]`` or a mapping -> checked ``{field: value}``.
-
-    Values are parsed with ``yaml.safe_load``; an unknown field or a bad value is a SettingsError
-    that names the override and the field.
-    """
-    if overrides is None:
-        return {}
-    if isinstance(overrides, Mapping):
-        return {k: _check(k, v, f"override {k}={v!r}") for k, v in overrides.items()}
-    if isinstance(overrides, str):
-        overrides = [overrides]
-    result = {}
-    for item in overrides:
-        key, sep, text = str(item).partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise SettingsError(f"override {item!r}: expected KEY=VALUE, for example learning_rate=3e-4")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as err:
-            raise SettingsError(f"override {item!r}: field {key!r}: the value is not valid YAML ({err.problem})") from None
-        result[key] = _check(key, value, f"override {item!r}")
-    return result
-
-
-def load_dqn_config(path: Path | None = None) -> dict[str, dict[str, typing.Any]]:
-    """``configs/dqn.yaml``, checked: ``{"default": {...}, "<Scenario>": {...}}``."""
-    path = Path(path) if path else dqn_config_path()
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise SettingsError(f"{path}: cannot read the DQN configuration ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise SettingsError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("default"), dict):
-        raise SettingsError(f"{path}: expected a mapping with a 'default' entry and one entry per scenario")
-    scenarios = set(load_all())
-    checked = {}
-    for entry, values in data.items():
-        if entry != "default" and entry not in scenarios:
-            raise SettingsError(f"{path}: unknown entry {entry!r}; expected 'default' or a scenario of {', '.join(sorted(scenarios))}")
-        if not isinstance(values, dict):
-            raise SettingsError(f"{path}: entry {entry!r}: expected a mapping of settings, got {values!r}")
-        checked[entry] = {k: _check(k, v, f"{path}: entry {entry!r}") for k, v in values.items()}
-    return checked
-
-
-def resolve_settings(
-    scenario: str,
-    overrides: Iterable[str] | Mapping[str, typing.Any] | None = None,
-    config_path: Path | None = None,
-) -> DQNSettings:
-    """Class defaults <- ``default`` <- the scenario's entry of ``configs/dqn.yaml`` <- overrides."""
-    config = load_dqn_config(config_path)
-    name = get_scenario(scenario).name
-    values = {**config["default"], **config.get(name, {}), **parse_overrides(overrides)}
-    return DQNSettings(**values)
-
-
-def settings_from_dict(values: Mapping[str, typing.Any], where: str) -> DQNSettings:
-    return DQNSettings(**{k: _check(k, v, where) for k, v in values.items()})
 
 
 # -- environment, model, exploration ---------------------------------------------------------
@@ -415,11 +232,11 @@ class TrainingMonitor(BaseCallback):
     """Writes the TensorBoard tags, evaluates the greedy policy exactly every ``eval_freq``
     steps (the regret curve of metrics.json) and drives the progress bar."""
 
-    def __init__(self, settings: DQNSettings, build: BuildModel, optimal_reward: float, optimal_dist: np.ndarray,
-                 writer: SummaryWriter, curve: dict[str, list], progress: bool, learn_steps: int):
+    def __init__(self, settings: DQNSettings, build: BuildModel, writer: SummaryWriter, curve: dict[str, list],
+                 progress: bool, learn_steps: int):
         super().__init__()
         self.settings, self.build, self.writer = settings, build, writer
-        self.optimal_reward, self.optimal_dist = optimal_reward, optimal_dist
+        self.optimum = planning.optimum(build)
         self.curve, self.progress, self.learn_steps = curve, progress, learn_steps
         self.last_stats: planning.PolicyStats | None = None
         self.seconds = 0.0
@@ -461,9 +278,9 @@ class TrainingMonitor(BaseCallback):
     def evaluate(self, t: int) -> planning.PolicyStats:
         q = q_table(self.model, self.build.observations)
         policy = q.argmax(axis=1)
-        stats = planning.evaluate(self.build, policy, "dqn greedy", optimal_reward=self.optimal_reward)
+        stats = planning.evaluate(self.build, policy, "dqn greedy", optimal_reward=self.optimum.mean_reward)
         self.writer.add_scalar("eval/regret", stats.regret, t)
-        self.writer.add_scalar("charts/mean_q", float(self.optimal_dist @ q.max(axis=1)), t)
+        self.writer.add_scalar("charts/mean_q", float(self.optimum.stationary @ q.max(axis=1)), t)
         self.curve["steps"].append(int(t))
         self.curve["regret"].append(stats.regret)
         self.curve["epsilon"].append(float(self.model.exploration_rate))
@@ -491,58 +308,21 @@ def versions() -> dict[str, str]:
         "gymnasium": gym.__version__,
         "numpy": np.__version__,
     }
+    root = paths.project_root()  # None for an installed package: no commit to record
     try:
-        root = Path(__file__).resolve().parents[2]
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
-        if commit.returncode == 0:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5) if root else None
+        if commit is not None and commit.returncode == 0:
             result["git_commit"] = commit.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
     return result
 
 
-def _new_run_dir(run_root: Path, scenario: str, config_name: str, seed: int) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(run_root) / f"{scenario}__{config_name}__{seed}__{stamp}"
-    Path(run_root).mkdir(parents=True, exist_ok=True)
-    for n in range(1, 1000):
-        path = base if n == 1 else base.with_name(f"{base.name}-{n}")
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-    raise RunError(f"cannot create a run folder beside {base}")
-
-
-def read_run_config(run_dir: Path) -> dict:
-    """A run's ``config.yaml``; a RunError if the folder is not a run."""
-    run_dir = Path(run_dir)
-    path = run_dir / "config.yaml"
-    if not run_dir.is_dir():
-        raise RunError(f"{run_dir}: no such run folder")
-    if not path.is_file():
-        raise RunError(f"{run_dir}: not a training run (no config.yaml)")
-    try:
-        config = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise RunError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(config, dict) or not {"scenario", "seed", "settings"} <= set(config):
-        raise RunError(f"{path}: not a run configuration (expected scenario, seed and settings)")
-    return config
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(path)
-
-
 def train(
-    scenario: str | None = None,
+    scenario: str | Scenario | None = None,
     seed: int | None = None,
     overrides: Iterable[str] | Mapping[str, typing.Any] | None = None,
-    run_root: str | Path = "results/runs",
+    run_root: str | Path | None = None,
     progress: bool = True,
     config_name: str = "default",
     resume_from: str | Path | None = None,
@@ -552,6 +332,7 @@ def train(
     """Train DQN on ``scenario`` and return the new run folder (see the module docstring).
 
     ``overrides``: ``KEY=VALUE`` strings or a mapping, on top of ``configs/dqn.yaml``.
+    ``run_root``: where the run folder goes (default ``autoops.paths.runs_dir()``).
     ``config_name``: a short name of the configuration for the folder name ("default" otherwise).
     ``resume_from``: a run folder; loads its model and replay buffer and continues in a new folder
     with ``reset_num_timesteps=False`` for ``extra_timesteps`` steps (by default, whatever is left
@@ -559,17 +340,16 @@ def train(
     ``callbacks``: extra SB3 callbacks (one returning False stops the run; it is saved as "stopped"
     and can be resumed). Ctrl-C saves the run as "interrupted" and re-raises.
     """
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*(_[A-Za-z0-9.-]+)*", config_name):
-        raise RunError(f"config name {config_name!r}: use letters, digits, '.', '-' and single '_'")
+    runs.check_config_name(config_name)
     if resume_from is not None:
         return _resume(Path(resume_from), scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks)
     if extra_timesteps is not None:
         raise RunError("extra_timesteps is for resuming; set total_timesteps for a new run")
-    sc = get_scenario(scenario or "BuildPipeline")
+    sc = _scenario(scenario or "BuildPipeline")
     seed = 0 if seed is None else int(seed)
     override_values = parse_overrides(overrides)
-    settings = resolve_settings(sc.name, override_values)
-    run_dir = _new_run_dir(Path(run_root), sc.name, config_name, seed)
+    settings = resolve_settings(sc, override_values)
+    run_dir = runs.new_run_dir(sc.name, config_name, seed, run_root)
 
     env = _seeded_env(sc, settings, seed)  # Python, NumPy, torch, the env (reset and action space)
     model = build_model(env, settings, seed)  # SB3 seeds all of them again and the VecEnv's first reset
@@ -586,12 +366,35 @@ def train(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": versions(),
     }
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    runs.write_config(run_dir, config)
     curve = {"steps": [], "regret": [], "epsilon": []}
     return _learn(model, run_dir, sc, settings, config, settings.total_timesteps, False, curve, progress, callbacks)
 
 
-def _seeded_env(sc, settings: DQNSettings, seed: int):
+def ensure_trained(scenario: str, seed: int = 0, timesteps: int = 20_000, runs_root: str | Path | None = None,
+                   config_name: str = "demo", progress: bool = True) -> Path:
+    """The newest complete run of ``scenario`` in ``runs_root`` (default ``paths.runs_dir()``);
+    when there is none, trains one of ``timesteps`` builds with ``seed`` and returns it."""
+    sc = get_scenario(scenario)
+    existing = runs.latest_run(sc.name, runs_root)
+    if existing is not None:
+        return existing
+    overrides: dict[str, typing.Any] = {"total_timesteps": timesteps}
+    settings = resolve_settings(sc, overrides)
+    if settings.learning_starts > timesteps // 3:  # a short run must still learn something
+        overrides["learning_starts"] = timesteps // 3
+    overrides["eval_freq"] = min(settings.eval_freq, timesteps)  # at least the final evaluation
+    if progress:
+        print(f"No trained optimizer for {sc.name} in {runs.root(runs_root)}: training a quick one ({timesteps} steps) ...",
+              file=sys.stderr, flush=True)
+    return train(sc, seed=seed, overrides=overrides, run_root=runs_root, progress=progress, config_name=config_name)
+
+
+def _scenario(scenario: str | Scenario) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else get_scenario(scenario)
+
+
+def _seeded_env(sc: Scenario, settings: DQNSettings, seed: int):
     """Seed Python, NumPy and torch, then make the env and seed its reset and action space."""
     random.seed(seed)
     np.random.seed(seed)
@@ -605,60 +408,46 @@ def _seeded_env(sc, settings: DQNSettings, seed: int):
 
 def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks) -> Path:
     config = read_run_config(run_dir)
-    for name in ("model.zip", "replay_buffer.pkl", "metrics.json"):
+    for name in (runs.MODEL, runs.REPLAY_BUFFER, runs.METRICS):
         if not (run_dir / name).is_file():
             raise RunError(f"{run_dir}: cannot resume, {name} is missing")
     if overrides:
         raise SettingsError("a resumed run keeps its settings; overrides are not allowed with resume_from")
     sc = get_scenario(config["scenario"])
-    if scenario is not None and get_scenario(scenario).name != sc.name:
+    if scenario is not None and _scenario(scenario).name != sc.name:
         raise RunError(f"{run_dir} is a run of {sc.name}, not of {scenario}")
     if seed is not None and int(seed) != config["seed"]:
         raise RunError(f"{run_dir} is a run with seed {config['seed']}, not {seed}")
-    settings = settings_from_dict(config["settings"], f"{run_dir / 'config.yaml'}")
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    settings = settings_from_dict(config["settings"], f"{run_dir / runs.CONFIG}")
+    metrics = runs.read_metrics(run_dir)
     done = int(metrics["num_timesteps"])
     steps = settings.total_timesteps - done if extra_timesteps is None else int(extra_timesteps)
     if steps < 1:
         raise RunError(f"{run_dir} has trained its {settings.total_timesteps} steps; pass extra_timesteps to train longer")
-    new_dir = _new_run_dir(Path(run_root), sc.name, config["config_name"], config["seed"])
+    new_dir = runs.new_run_dir(sc.name, config["config_name"], config["seed"], run_root)
 
     # -- seeding: a fresh stream for this segment, derived from the run's seed and its step -------
     segment_seed = int(np.random.SeedSequence([config["seed"], done]).generate_state(1)[0] >> 1)
     env = _seeded_env(sc, settings, segment_seed)
-    model = FastDQN.load(run_dir / "model.zip", env=env, device=settings.device)  # force_reset: a new episode
-    model.load_replay_buffer(run_dir / "replay_buffer.pkl")
+    model = FastDQN.load(run_dir / runs.MODEL, env=env, device=settings.device)  # force_reset: a new episode
+    model.load_replay_buffer(run_dir / runs.REPLAY_BUFFER)
     model.set_logger(Logger(folder=None, output_formats=[]))
     model.set_random_seed(segment_seed)
     if model.num_timesteps != done:
-        raise RunError(f"{run_dir}: model.zip is at step {model.num_timesteps}, metrics.json at {done}")
+        raise RunError(f"{run_dir}: {runs.MODEL} is at step {model.num_timesteps}, {runs.METRICS} at {done}")
 
     config = {**config, "resumed_from": str(run_dir), "resumed_at_step": done, "segment_seed": segment_seed,
               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions()}
-    (new_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    runs.write_config(new_dir, config)
     curve = {k: list(metrics["curve"][k]) for k in ("steps", "regret", "epsilon")}
     return _learn(model, new_dir, sc, settings, config, steps, True, curve, progress, callbacks)
-
-
-_OPTIMAL: dict[str, tuple[float, np.ndarray]] = {}
-
-
-def _optimum(build: BuildModel) -> tuple[float, np.ndarray]:
-    """The optimal mean reward per build and the optimal policy's stationary distribution,
-    solved once per scenario and process."""
-    key = repr(build.scenario)
-    if key not in _OPTIMAL:
-        policy, gain = planning.solve(build)
-        _OPTIMAL[key] = gain, planning.stationary_distribution(build, policy)
-    return _OPTIMAL[key]
 
 
 def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, config: dict, steps: int,
            resume: bool, curve: dict, progress: bool, callbacks: Iterable[BaseCallback]) -> Path:
     build = model.get_env().envs[0].unwrapped.model
-    optimal_reward, optimal_dist = _optimum(build)
     writer = SummaryWriter(log_dir=str(run_dir))
-    monitor = TrainingMonitor(settings, build, optimal_reward, optimal_dist, writer, curve, progress, steps)
+    monitor = TrainingMonitor(settings, build, writer, curve, progress, steps)
     start = model.num_timesteps
     target = start + steps
     _set_schedules(model, settings, steps)
@@ -676,10 +465,11 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
     finally:
         writer.flush()
         writer.close()
-        model.save(run_dir / "model.zip")
-        model.save_replay_buffer(run_dir / "replay_buffer.pkl")
+        model.save(run_dir / runs.MODEL)
+        model.save_replay_buffer(run_dir / runs.REPLAY_BUFFER)
         final = monitor.last_stats
-        _write_json(run_dir / "metrics.json", {
+        # last, atomically: a run folder with a complete metrics.json has its model saved (runs.latest_run)
+        runs.write_json(run_dir / runs.METRICS, {
             "scenario": sc.name,
             "seed": config["seed"],
             "config_name": config["config_name"],
@@ -688,7 +478,7 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
             "total_timesteps": settings.total_timesteps,
             "target_timesteps": int(target),
             "epsilon": float(model.exploration_rate),
-            "optimal_mean_reward": optimal_reward,
+            "optimal_mean_reward": monitor.optimum.mean_reward,
             "final": final.as_dict() if final else None,
             "curve": curve,
             "timing": {  # of this learn call; exact evaluations included

@@ -3,8 +3,9 @@
 The objective is the exact relative regret of the greedy policy at the end of training, averaged
 over seeds (lower is better). The sampler is TPE (seeded); the median pruner stops a trial whose
 regret at an evaluation checkpoint of its first seed is worse than the median of earlier trials
-at the same step. Studies live in SQLite under ``results/tune/`` by default, so several
-processes or machines sharing the file (or any Optuna storage URL) work on one study.
+at the same step. Studies live in SQLite under ``autoops.paths.tune_dir()`` (``results/tune/``)
+by default, so several processes or machines sharing the file (or any Optuna storage URL) work
+on one study; the trials' runs go to its ``runs/``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from autoops import planning
+from autoops import paths, planning
 from autoops.envs import BuildModel, get_scenario
-from autoops.optimizer.evaluate import load_model, q_table
-from autoops.optimizer.train import resolve_settings, train
-
-DEFAULT_STORAGE_DIR = Path(__file__).resolve().parents[2] / "results" / "tune"
+from autoops.optimizer.evaluate import greedy_policy
+from autoops.optimizer.runs import load_model
+from autoops.optimizer.settings import resolve_settings
+from autoops.optimizer.train import train
 
 
 def suggest_overrides(trial) -> dict:
@@ -48,7 +49,7 @@ class _PruningCallback(BaseCallback):
     def _on_step(self) -> bool:
         if self.num_timesteps % self.eval_freq:
             return True
-        policy = q_table(self.model, self.build.observations).argmax(axis=1)
+        policy = greedy_policy(self.model, self.build)
         regret = planning.evaluate(self.build, policy, optimal_reward=self.optimal).regret
         self.trial.report(regret, self.num_timesteps)
         self.pruned = self.trial.should_prune()
@@ -57,38 +58,39 @@ class _PruningCallback(BaseCallback):
 
 def tune(scenario: str, n_trials: int, seeds: tuple[int, ...] = (0, 1), timesteps: int | None = None,
          study_name: str | None = None, storage: str | None = None, sampler_seed: int = 0,
-         run_root: str | Path = DEFAULT_STORAGE_DIR / "runs", progress: bool = True):
+         run_root: str | Path | None = None, progress: bool = True):
     """Run ``n_trials`` more trials of the study (created on first use) and return it."""
     import optuna
 
     sc = get_scenario(scenario)
     study_name = study_name or f"dqn-{sc.name}"
+    run_root = paths.tune_dir() / "runs" if run_root is None else run_root
     if storage is None:
-        DEFAULT_STORAGE_DIR.mkdir(parents=True, exist_ok=True)
-        storage = f"sqlite:///{DEFAULT_STORAGE_DIR / 'optuna.db'}"
+        paths.tune_dir().mkdir(parents=True, exist_ok=True)
+        storage = f"sqlite:///{paths.tune_dir() / 'optuna.db'}"
     study = optuna.create_study(
         study_name=study_name, storage=storage, load_if_exists=True, direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=sampler_seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
     )
     build = BuildModel(sc)
-    optimal = planning.solve(build)[1]
+    optimal = planning.optimum(build).mean_reward
 
     def objective(trial) -> float:
         overrides = suggest_overrides(trial)
         if timesteps:
             overrides["total_timesteps"] = timesteps
-        eval_freq = resolve_settings(sc.name, overrides).eval_freq
+        eval_freq = resolve_settings(sc, overrides).eval_freq
         regrets = []
         for i, seed in enumerate(seeds):
             callbacks = []
             if i == 0:  # prune on the first seed's learning curve
                 callbacks.append(_PruningCallback(trial, build, optimal, eval_freq))
-            run = train(sc.name, seed=seed, overrides=overrides, run_root=run_root,
+            run = train(sc, seed=seed, overrides=overrides, run_root=run_root,
                         config_name=f"trial-{trial.number}", progress=False, callbacks=callbacks)
             if callbacks and callbacks[0].pruned:
                 raise optuna.TrialPruned()
-            policy = q_table(load_model(run), build.observations).argmax(axis=1)
+            policy = greedy_policy(load_model(run), build)
             regrets.append(planning.evaluate(build, policy, optimal_reward=optimal).regret)
         trial.set_user_attr("regret_per_seed", regrets)
         return float(np.mean(regrets))
