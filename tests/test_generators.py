@@ -15,7 +15,7 @@ OOM_LOG = "> Task :app:compileKotlin\njava.lang.OutOfMemoryError: Java heap spac
 
 
 @pytest.fixture(scope="module")
-def responder(shared_dir):
+def responder():
     return Responder.from_config(generator="extractive", generation_timeout_s=120)
 
 

@@ -24,16 +24,19 @@ from autoops.responder import (
     normalise,
     redact,
 )
-from autoops.responder.evaluation import UNRELATED_TEXTS, evaluate_retrieval, read_cases
-from autoops.responder.kb import DEFAULT_KB_DIR, PROJECT_ROOT, TAXONOMY_ENV, load_taxonomy
+from autoops import paths
+from autoops.responder.evaluation import UNRELATED_TEXTS, evaluate_retrieval, own_queries, read_cases
+from autoops.responder.kb import TAXONOMY_ENV, default_kb_dir, load_taxonomy
 
-QUERIES = PROJECT_ROOT / "knowledge_base" / "eval" / "queries.jsonl"
+DEFAULT_KB_DIR = default_kb_dir()
+QUERIES = own_queries()
 GOOD = "build_oom-gradle-daemon-heap"
 
 
 @pytest.fixture(scope="module")
-def taxonomy_path(shared_dir) -> Path:
-    return shared_dir / "incident_taxonomy.yaml"
+def taxonomy_path() -> Path:
+    """The shipped taxonomy (tests/test_responder_packaged.py checks it is the team's)."""
+    return paths.knowledge_base_dir() / "taxonomy.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +223,7 @@ def test_redact_keeps_ordinary_log_text():
 def test_redaction_on_trigger_lines_equals_the_pattern_on_the_whole_text(shared_dir):
     """redact runs each pattern only near its trigger words: on real logs, the knowledge base, the
     secrets above embedded in a 200-line log and multi-line values, that changes nothing."""
-    from autoops.responder.bench import _log_200_lines
+    from autoops.bench.responder import _log_200_lines
     from autoops.responder.logtext import REDACTIONS, _sub_lines
 
     log = _log_200_lines().split("\n")

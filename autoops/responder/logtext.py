@@ -198,6 +198,11 @@ _BOILERPLATE = re.compile(
     r"--stacktrace|--info|--debug|--scan|get more help|build failed with an exception|"
     r"npm err! a complete log|see .* for details|cleaning up|finished: failure|job failed|\[help \d\])"
 )
+# The words that say by themselves that something failed, also inside names (OutOfMemoryError):
+# first_error_line shows the first line with one. The wider vocabulary above (could not,
+# pending, limit, ...) marks the lines worth keeping for retrieval, but picks a cause's
+# consequence as often as the cause when one line must do.
+_FAILURE_CORE = re.compile(r"(?i)error|exception|fail|fatal|killed|timed? ?out|denied|no space|toomanyrequests|cancel")
 _STACK_FRAME = re.compile(r"^\s*(?:at\s+[\w$.<>]+\(|File \"|\d+:\s+0x|#\d+\s+0x|\.\.\. \d+ more)")
 
 DEFAULT_MAX_CHARS = 1000  # ~256 word pieces of log text for MiniLM
@@ -363,3 +368,20 @@ def has_failure_words(text: str) -> bool:
     """Whether any line says something failed (the error vocabulary used to pick log lines)."""
     return bool(_ERROR_STRONG.search(text))
 
+
+
+def first_error_line(text: str) -> str:
+    """The one line of a log to show someone: the first line with a failure word (error,
+    exception, fail, fatal, killed, timeout, denied, no space, cancel; also inside names such as
+    OutOfMemoryError) that is not a generic one ("Build failed with an exception", a stack
+    frame), else the first generic failure line, else the last line. ANSI codes and surrounding
+    spaces are removed; "" for an empty log. Not redacted: call :func:`redact` first when the
+    log may hold secrets."""
+    lines = [line.strip() for line in _raw_lines(text or "") if line.strip()]
+    generic = None
+    for line in lines:
+        if _FAILURE_CORE.search(line):
+            if _weight(line) != 1:
+                return line
+            generic = generic or line
+    return generic or (lines[-1] if lines else "")

@@ -1,18 +1,35 @@
 """The incident responder: reads a failure log, finds the matching incidents, suggests a fix.
 
     from autoops.responder import Responder
-    r = Responder.from_config()          # configs/responder.yaml
+    r = Responder.from_config()          # responder.yaml (below)
     hits = r.retrieve(log_text, k=5)     # [Hit(incident_id, category, score, title, ranks...)]
     s = r.suggest(log_text)              # Suggestion(summary, root_cause, fix_steps, ...)
 
 Every input is passed through :func:`~autoops.responder.logtext.redact` first, so no secret in a
-log reaches retrieval, a generator (later: an LLM) or the returned suggestion. ``suggest`` declines
-("I don't know") when the best hit's calibrated score is below ``decline_threshold`` rather than
-proposing the fix of an unrelated incident.
+log reaches retrieval, a generator or the returned suggestion. ``suggest`` declines ("I don't
+know") when the best hit's calibrated score is below ``decline_threshold`` rather than proposing
+the fix of an unrelated incident.
 
-Generators sit behind a one-method interface, ``generate(query, hits) -> Suggestion``; the
-extractive one quotes the Fix steps and Root cause of the best incident. A generator that fails
-falls back to the extractive one, and the suggestion says why in ``fallback_reason``.
+Generators sit behind a one-method interface, ``generate(query, hits) -> Suggestion``
+(:mod:`autoops.responder.generators`); the extractive one quotes the Fix steps and Root cause of
+the best incident. A generator that fails falls back to the extractive one, and the suggestion
+says why in ``fallback_reason``.
+
+Where things are found (:mod:`autoops.paths`, so the same from any working directory):
+
+- the settings: ``responder.yaml`` of ``AUTOOPS_CONFIG_DIR`` if it has one, else the shipped
+  ``configs/responder.yaml``;
+- the knowledge base: ``knowledge_base/incidents`` shipped with the package (``kb_path``);
+- the taxonomy: ``AUTOOPS_TAXONOMY`` if set, else ``taxonomy`` if set, else the shipped
+  ``knowledge_base/taxonomy.yaml``;
+- the caches: ``<cache>/responder`` (embedding index, ONNX export; ``cache_dir``) and
+  ``<cache>/llm`` (dequantized LLM weights; ``llm_cache_dir``), ``<cache>`` being
+  ``AUTOOPS_CACHE_DIR`` or ``results/cache``.
+
+A relative path written in a config file is relative to that file's folder, so a config folder
+can be moved with the files it names; ``embedding_model`` and ``hf_model`` name a folder there
+when one exists, else a model id. Paths given in code (``Responder.from_config(cache_dir=...)``)
+are ordinary Python paths, relative to the working directory.
 """
 
 from __future__ import annotations
@@ -23,13 +40,15 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from autoops.responder.kb import PROJECT_ROOT, KnowledgeBase, load_knowledge_base
+from autoops import paths
+from autoops.responder.generators import GENERATORS, ExtractiveGenerator, GenerationFailed, LLMGenerator
+from autoops.responder.kb import KnowledgeBase, load_knowledge_base
+from autoops.responder.llm import OpenAIChatLM, TransformersLM
 from autoops.responder.logtext import redact
 from autoops.responder.retrieval import (
     BM25_FIELDS,
-    DEFAULT_CACHE_DIR,
     DEFAULT_MODEL,
     Calibration,
     Hit,
@@ -37,91 +56,20 @@ from autoops.responder.retrieval import (
     Ranking,
     resolve_model,
 )
+from autoops.responder.suggestion import Generator, Suggestion
 from autoops.yamlfile import read_config
 
-DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "responder.yaml"
+CONFIG_NAME = "responder.yaml"
+# Settings that name a file or folder: None means the shipped or default location (module docstring).
+PATH_SETTINGS = ("kb_path", "taxonomy", "cache_dir", "llm_cache_dir")
+# Settings that name a model: a local folder (found beside the config file) or a model id.
+MODEL_SETTINGS = ("embedding_model", "hf_model")
 
-__all__ = [
-    "DEFAULT_CONFIG", "ConfigError", "ExtractiveGenerator", "Generator", "Hit", "Responder",
-    "ResponderConfig", "Suggestion",
-]
+__all__ = ["ConfigError", "Responder", "ResponderConfig"]
 
 
 class ConfigError(ValueError):
-    """``configs/responder.yaml`` (or an override) is invalid."""
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class Suggestion:
-    """A structured answer for one log. ``declined`` is True when no incident matches well
-    enough; then ``fix_steps`` is empty and ``summary`` says so. ``confidence`` is the best hit's
-    calibrated score. ``hits`` are the retrieved incidents (for display and audit)."""
-
-    summary: str
-    root_cause: str
-    fix_steps: list[str]
-    incident_ids: list[str]
-    category: str | None
-    confidence: float
-    generator: str = "extractive"
-    latency_ms: float = 0.0
-    fallback_reason: str | None = None
-    declined: bool = False
-    hits: list[Hit] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "hits"}
-        out["confidence"] = round(self.confidence, 4)
-        out["latency_ms"] = round(self.latency_ms, 2)
-        out["hits"] = [h.as_dict() for h in self.hits]
-        return out
-
-
-class Generator(Protocol):
-    """Turns retrieved incidents into a suggestion. ``name`` goes into ``Suggestion.generator``."""
-
-    name: str
-
-    def generate(self, query: str, hits: list[Hit]) -> Suggestion: ...
-
-
-class ExtractiveGenerator:
-    """Quotes the knowledge base: the Root cause and numbered Fix steps of the best incident,
-    a one-line summary from its title and the category's description, and the other incidents
-    of the same category among the hits as further reading."""
-
-    name = "extractive"
-
-    def __init__(self, kb: KnowledgeBase):
-        self.kb = kb
-
-    def generate(self, query: str, hits: list[Hit]) -> Suggestion:
-        if not hits:
-            raise ValueError("no hits to generate from")
-        best = hits[0]
-        incident = self.kb[best.incident_id]
-        category = self.kb.taxonomy.categories.get(incident.category)
-        summary = incident.title
-        if category and category.description:
-            summary += f" ({incident.category}: {category.description})"
-        same_category = [h.incident_id for h in hits if h.category == best.category]
-        return Suggestion(
-            summary=summary,
-            root_cause=incident.root_cause,
-            fix_steps=incident.fix_steps,
-            incident_ids=list(dict.fromkeys([best.incident_id, *same_category])),
-            category=incident.category,
-            confidence=best.score,
-            generator=self.name,
-            hits=hits,
-        )
-
-
-# extractive quotes the knowledge base; the others are LLMs (autoops.responder.generators)
-GENERATORS = ("extractive", "smollm2", "hf", "openai")
+    """``responder.yaml`` (or an override) is invalid."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -129,13 +77,13 @@ GENERATORS = ("extractive", "smollm2", "hf", "openai")
 
 @dataclass
 class ResponderConfig:
-    """Settings, as in ``configs/responder.yaml`` (documented there). Relative paths are relative
-    to the project root."""
+    """Settings, as in ``configs/responder.yaml`` (documented there); the path settings are
+    None for the default locations (module docstring)."""
 
-    kb_path: str = "knowledge_base/incidents"
+    kb_path: str | None = None
     taxonomy: str | None = None
     embedding_model: str = DEFAULT_MODEL
-    cache_dir: str = str(DEFAULT_CACHE_DIR.relative_to(PROJECT_ROOT))
+    cache_dir: str | None = None
     device: str = "cpu"
     torch_threads: int | None = 1
     query_runtime: str = "onnx"
@@ -155,7 +103,7 @@ class ResponderConfig:
     generation_timeout_s: float = 60.0
     min_support: float = 0.6
     llm_threads: int | None = 2
-    llm_cache_dir: str = "results/cache/llm"
+    llm_cache_dir: str | None = None
     llm_precision: str = "int4"
     hf_model: str = "google/flan-t5-small"
     local_files_only: bool = True
@@ -164,10 +112,12 @@ class ResponderConfig:
     openai_api_key_env: str = "OPENAI_API_KEY"
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, **overrides: Any) -> "ResponderConfig":
-        """Read a YAML config (default ``configs/responder.yaml``; a missing default file means
-        built-in defaults) and apply keyword overrides. Unknown keys are errors."""
-        source, data = read_config(path, DEFAULT_CONFIG, ConfigError)
+    def load(cls, path: str | os.PathLike | None = None, **overrides: Any) -> ResponderConfig:
+        """Read a YAML config (default: ``responder.yaml`` of the config folder, see
+        :func:`autoops.paths.config_file`; a missing default file means built-in defaults) and
+        apply keyword overrides. Unknown keys are errors."""
+        source, data = read_config(path, paths.config_file(CONFIG_NAME), ConfigError)
+        _resolve_paths(data, source)
         data.update({k: v for k, v in overrides.items() if v is not None})
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
@@ -214,6 +164,22 @@ class ResponderConfig:
             bad(f"torch_threads must be a positive integer or null, got {self.torch_threads!r}")
         if self.onnx_threads is not None and (not isinstance(self.onnx_threads, int) or self.onnx_threads < 1):
             bad(f"onnx_threads must be a positive integer or null, got {self.onnx_threads!r}")
+
+
+def _resolve_paths(data: dict[str, Any], source: Path) -> None:
+    """Make the relative paths of a config file relative to the file's folder (module docstring)."""
+    base = source.parent
+    for key in PATH_SETTINGS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{source}: {key} must be a path (or null for the default), got {value!r}")
+        data[key] = str(paths.resolve(value, base))
+    for key in MODEL_SETTINGS:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip() and (base / value).expanduser().exists():
+            data[key] = str(paths.resolve(value, base))
 
 
 # --------------------------------------------------------------------------- responder
@@ -268,11 +234,8 @@ class Responder:
         return self._generators[name]
 
     def _load_generator(self, name: str) -> Generator:
-        from autoops.responder.generators import LLMGenerator
-        from autoops.responder.llm import OpenAIChatLM, TransformersLM
-
         c = self.config
-        cache = PROJECT_ROOT / c.llm_cache_dir
+        cache = c.llm_cache_dir  # None: TransformersLM's default, <cache>/llm
         if name == "smollm2":
             lm = TransformersLM.smollm2(cache_dir=cache, threads=c.llm_threads, int4=c.llm_precision == "int4")
         elif name == "hf":
@@ -282,8 +245,8 @@ class Responder:
         return LLMGenerator(self.kb, lm, name, c.max_new_tokens, c.generation_timeout_s, c.min_support)
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike | None = None, **overrides: Any) -> "Responder":
-        """Build a responder from ``configs/responder.yaml`` (or ``path``); keyword arguments
+    def from_config(cls, path: str | os.PathLike | None = None, **overrides: Any) -> Responder:
+        """Build a responder from ``responder.yaml`` (or ``path``); keyword arguments
         override single settings, e.g. ``Responder.from_config(cache_dir=tmp)``."""
         return cls(ResponderConfig.load(path, **overrides))
 
@@ -309,8 +272,6 @@ class Responder:
         fails, times out or writes something the incidents do not support, the answer falls back
         to the extractive generator and ``fallback_reason`` starts with error, timeout or
         unsupported."""
-        from autoops.responder.generators import GenerationFailed
-
         start = time.perf_counter()
         clean = redact(text or "")
         k = self.config.k if k is None else k

