@@ -64,9 +64,23 @@ def test_token_protects_state_changing_endpoints(monkeypatch):
 
 
 def test_the_load_generator_drives_a_real_uvicorn_worker():
-    from autoops.api.bench import bench_simulate_build
+    from autoops.bench.services import bench_simulate_build
 
     result = bench_simulate_build(concurrency=(2,), seconds=1.0)
     level = result["levels"][0]
     assert level["connections"] == 2 and level["requests"] > 0
     assert 0 < level["latency_ms"]["p50"] <= level["latency_ms"]["p99"] <= level["latency_ms"]["max"]
+
+
+def test_docs_and_redoc_load_without_network():
+    """Swagger UI and ReDoc come with the app: every script and style they reference is served here."""
+    import re
+
+    c = client()
+    for page in ("/docs", "/redoc"):
+        html = c.get(page)
+        assert html.status_code == 200
+        assets = re.findall(r"""(?:src|href)=["']([^"']+\.(?:js|css))["']""", html.text)
+        assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
+        for asset in assets:
+            assert c.get(asset).status_code == 200, asset

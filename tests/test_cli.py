@@ -71,3 +71,24 @@ def test_demo_trains_a_quick_optimizer_and_prints_the_seed_lines(tmp_path, share
     again = runner.invoke(app, [*args, "--diagnose"])
     assert again.exit_code == 0 and "training a quick one" not in again.output and "Misdiagnosis cost" in again.output
     assert "Exact cost of diagnosis in the loop" in again.output and "trained optimizer" in again.output
+
+
+def test_the_cli_reads_well_at_80_columns():
+    """At 80 columns no Gymnasium id or default is cut off with an ellipsis, and errors go to stderr
+    with their square brackets intact."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "TERM": "dumb"}
+    cli = [sys.executable, "-m", "autoops.cli"]
+    listing = subprocess.run([*cli, "env", "list"], capture_output=True, text=True, env=env)
+    assert listing.returncode == 0, listing.stderr
+    for env_id in ("AutoOps/BuildPipeline-v0", "AutoOps/JvmMonorepo-v0", "AutoOps/NodeWebapp-v0", "AutoOps/PythonLibrary-v0"):
+        assert env_id in listing.stdout
+    for command in (["--help"], ["env", "--help"], ["env", "solve", "--help"], ["demo", "--help"], ["train", "--help"],
+                    ["suggest", "--help"], ["serve", "--help"]):
+        shown = subprocess.run([*cli, *command], capture_output=True, text=True, env=env)
+        assert shown.returncode == 0 and "…" not in shown.stdout, (command, shown.stdout)
+    bad = subprocess.run([*cli, "env", "run", "--policy", "static:99"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "error:" in bad.stderr and not bad.stdout and "Traceback" not in bad.stderr

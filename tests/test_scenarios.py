@@ -51,3 +51,27 @@ def test_scenario_overrides_merge_onto_the_default(folder):
     assert scenario.failures.build_oom.small == (0.5, 0.5)
     assert scenario.failures.build_oom.large == load_scenario(folder / "default.yaml").failures.build_oom.large
     assert scenario.env_id == "AutoOps/Tweak-v0"
+
+
+def test_a_low_above_high_pair_is_an_error(folder):
+    path = folder / "broken.yaml"
+    path.write_text("name: Broken\nstages:\n  test_minutes: [9, 3]\n")
+    with pytest.raises(ScenarioError, match=r"'stages.test_minutes': expected \[low, high\] with low <= high, got \[9, 3\]"):
+        load_scenario(path)
+
+
+def test_env_list_names_a_bad_file_and_lists_the_other_scenarios(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from autoops.cli import app
+
+    folder = tmp_path / "configs" / "scenarios"
+    folder.mkdir(parents=True)
+    for name in ("default.yaml", "node_webapp.yaml"):
+        shutil.copy(scenario_dir() / name, folder / name)
+    (folder / "broken.yaml").write_text("name: Broken\nstages:\n  test_minutes: [9, 3]\n")
+    monkeypatch.setenv("AUTOOPS_CONFIG_DIR", str(tmp_path / "configs"))
+    result = CliRunner().invoke(app, ["env", "list"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "AutoOps/NodeWebapp-v0" in result.output and "AutoOps/BuildPipeline-v0" in result.output
+    assert f"{folder / 'broken.yaml'}: field 'stages.test_minutes': expected [low, high]" in " ".join(result.output.split())
