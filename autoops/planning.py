@@ -147,6 +147,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 def optimum(model: BuildModel) -> Optimum:
     """``solve(model)`` with the stationary distribution of its policy, cached."""
 
+    @threadpool_limits.wrap(limits=1, user_api="blas")  # as solve_scenario: the same sums to the last bit
     def compute(model: BuildModel) -> Optimum:
         policy, gain = solve(model)
         return Optimum(_read_only(policy), gain, _read_only(stationary_distribution(model, policy)))

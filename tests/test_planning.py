@@ -103,3 +103,21 @@ def test_default_scenario_is_calibrated_to_the_published_figures():
 def test_unknown_policy_name_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown policy"):
         named_policy(BuildModel(get_scenario("BuildPipeline")), "static:99")
+
+
+def test_the_optimum_and_the_baselines_are_solved_once_per_scenario(monkeypatch, solutions):
+    import autoops.planning as planning
+
+    calls = []
+    real_solve = planning.solve
+    monkeypatch.setattr(planning, "_CACHE", {})
+    monkeypatch.setattr(planning, "solve", lambda model, *a, **k: calls.append(model.scenario.name) or real_solve(model, *a, **k))
+    first = planning.solution(BuildModel(get_scenario("NodeWebapp")))
+    again = BuildModel(get_scenario("AutoOps/NodeWebapp-v0"))  # another model of the same scenario
+    assert planning.solution(again) is first and planning.optimum(again).policy is first.optimal_policy
+    assert np.array_equal(named_policy(again, "optimal"), first.optimal_policy)
+    q_values(again)
+    assert calls == ["NodeWebapp"]  # solution, optimum, named_policy and q_values shared one solve
+    assert first.optimal == solutions["NodeWebapp"].optimal and first.baselines == solutions["NodeWebapp"].baselines
+    with pytest.raises(ValueError, match="read-only"):
+        first.optimal_policy[0] = 0  # shared by every caller
