@@ -47,7 +47,7 @@ def test_end_to_end_demo_notebook(tmp_path):
     figure is drawn and the responder answered the incident's alert."""
     import json
 
-    from autoops.stack import binaries_available
+    from autoops.system.stack import binaries_available
     from tests.test_monitoring import binary
 
     if os.environ.get("CI"):

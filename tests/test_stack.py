@@ -2,13 +2,15 @@
 sends a firing alert through Debian's Alertmanager to the controller's /alerts webhook, where
 the responder answers it; every Grafana panel's query returns data from that Prometheus."""
 
+import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from autoops.e2e import free_ports
-from autoops.stack import Stack
+from autoops.system.session import free_ports
+from autoops.system.stack import Stack, StackError
 from tests.test_monitoring import binary, dashboard_queries
 
 
@@ -67,3 +69,32 @@ def test_stack_status_and_down(stack, tmp_path):
     idle = Stack(tmp_path / "other")
     assert not any(service["running"] for service in idle.status().values())
     assert idle.down() == []
+
+
+def _processes_with(text: str) -> list[str]:
+    """Command lines of the running processes that contain ``text`` (arguments joined by spaces)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if text in command:
+            found.append(command)
+    return found
+
+
+def test_a_failed_up_stops_what_it_started(tmp_path):
+    """A busy port makes Prometheus exit; the Alertmanager and controller that `up` had started
+    must not be left running."""
+    for name in ("prometheus", "prometheus-alertmanager"):
+        binary(name)
+    prometheus, alertmanager, controller = free_ports(3)
+    s = Stack(tmp_path / "stack", prometheus_port=prometheus, alertmanager_port=alertmanager, controller_port=controller)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", prometheus))
+        busy.listen()
+        with pytest.raises(StackError, match="prometheus exited"):
+            s.up(timeout_s=60)
+    assert not any(service["running"] for service in s.status().values())
+    assert _processes_with(str(s.folder)) == [] and _processes_with(f"--port {controller} ") == []

@@ -1,4 +1,4 @@
-"""Speed figures of the responder, for ``make bench`` (measures, never asserts).
+"""Speed figures of the responder (``python -m autoops.bench responder``; measures, never asserts).
 
 ``bench_responder()`` returns:
 
@@ -15,7 +15,6 @@ The machine's load average is recorded too: the figures depend heavily on what e
 from __future__ import annotations
 
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -23,19 +22,16 @@ import time
 
 import numpy as np
 
+from autoops.bench.machine import machine
+from autoops.envs.logs import render_log
+
 TARGET_P50_MS = 20.0
 
 
 def _log_200_lines(seed: int = 0) -> str:
     """~190 lines of ordinary build output followed by a simulated failure, 200 lines in all."""
     rng = random.Random(seed)
-    try:
-        from autoops.envs.logs import render_log
-
-        failure = render_log("build_oom", "gradle", rng).splitlines()
-    except ImportError:  # the simulator's log module is optional here
-        failure = ["java.lang.OutOfMemoryError: Java heap space", "FAILURE: Build failed with an exception."]
-    failure = failure[-10:]
+    failure = render_log("build_oom", "gradle", rng).splitlines()[-10:]
     head = [
         f"2024-11-04T09:{i // 60:02d}:{i % 60:02d}.{rng.randrange(1000):03d}Z > Task :module{i % 17}:"
         f"compileKotlin UP-TO-DATE /home/runner/work/app/app/module{i % 17}/build/classes/{rng.getrandbits(32):08x}"
@@ -74,10 +70,7 @@ def bench_responder(repeats: int = 50, cold_runs: int = 2) -> dict:
     for _ in range(3):
         responder.retrieve(log)
     result = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "processor": platform.processor() or platform.machine(),
-                    "loadavg_before": [round(x, 2) for x in load_before],
-                    "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+        "machine": {**machine(), "loadavg_before": [round(x, 2) for x in load_before]},
         "config": {"embedding_model": responder.retriever.model_name, "torch_threads": responder.config.torch_threads, "onnx_threads": responder.config.onnx_threads,
                    "dense_query_chars": responder.config.dense_query_chars},
         "log_lines": len(log.splitlines()),
@@ -111,12 +104,6 @@ def bench_responder(repeats: int = 50, cold_runs: int = 2) -> dict:
     result["target"] = {"retrieve_p50_ms": TARGET_P50_MS,
                         "met": result["retrieve_ms"]["p50"] < TARGET_P50_MS}
     return result
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import json
-
-    print(json.dumps(bench_responder(), indent=1))
 
 
 LLM_LOGS = [
@@ -177,3 +164,8 @@ def bench_llm(max_new_tokens: int = 64, repeats: int = 3) -> dict:
     result["suggest_smollm2"] = {**_stats(latencies), "outcomes": outcomes}
     result["target_tokens_per_second"] = 40
     return result
+
+
+def bench(repeats: int = 50) -> dict:
+    """``make bench``'s responder figures: retrieval, then the LLM."""
+    return {"retrieval": bench_responder(repeats), "llm": bench_llm()}

@@ -1,9 +1,9 @@
 """``autoops stack up | down | status``: Prometheus, Alertmanager and the controller on loopback.
 
 The binaries are Debian's (``apt-get install prometheus prometheus-alertmanager``). Their
-configuration is rendered from ``monitoring/`` into the stack folder (``results/stack/`` by
-default) with the chosen ports, and their data, logs and PID files live there too, so several
-stacks on different ports and folders do not meet.
+configuration is rendered from the shipped ``monitoring/`` folder into the stack folder
+(``autoops.paths.stack_dir()`` by default) with the chosen ports, and their data, logs and PID
+files live there too, so several stacks on different ports and folders do not meet.
 """
 
 from __future__ import annotations
@@ -15,24 +15,31 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-MONITORING = ROOT / "monitoring"
+from autoops import paths
+
 INSTALL_HINT = "install Debian's packages: sudo apt-get install prometheus prometheus-alertmanager"
+SERVICES = ("prometheus", "alertmanager", "controller")  # the order they start in
 
 
 class StackError(RuntimeError):
     """A binary is missing or a service did not come up; the message says what to do."""
 
 
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)  # a service that reloads never reads half a file
+
+
 @dataclass(frozen=True)
 class Stack:
-    folder: Path = ROOT / "results" / "stack"
+    folder: Path = field(default_factory=paths.stack_dir)
     host: str = "127.0.0.1"
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
@@ -49,22 +56,23 @@ class Stack:
     # -- configuration ------------------------------------------------------------------------
     def render_configs(self, agent_targets: list[str] = ()) -> None:
         """Write prometheus.yml, its rules, the agents' targets and alertmanager.yml with our ports."""
+        monitoring = paths.monitoring_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
-        prom = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
-        prom["rule_files"] = [str(MONITORING / rule) for rule in prom["rule_files"]]
+        prom = yaml.safe_load((monitoring / "prometheus.yml").read_text())
+        prom["rule_files"] = [str(monitoring / rule) for rule in prom["rule_files"]]
         prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [f"{self.host}:{self.alertmanager_port}"]
         for job in prom["scrape_configs"]:
             if job["job_name"] == "autoops-controller":
                 job["static_configs"][0]["targets"] = [f"{self.host}:{self.controller_port}"]
             if job["job_name"] == "autoops-agents":
                 job["file_sd_configs"][0]["files"] = [str(self.folder / "agents.targets.json")]
-        (self.folder / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
-        (self.folder / "agents.targets.json").write_text(json.dumps([{"targets": list(agent_targets)}] if agent_targets else []))
-        am = yaml.safe_load((MONITORING / "alertmanager.yml").read_text())
+        _write(self.folder / "prometheus.yml", yaml.safe_dump(prom, sort_keys=False))
+        _write(self.folder / "agents.targets.json", json.dumps([{"targets": list(agent_targets)}] if agent_targets else []))
+        am = yaml.safe_load((monitoring / "alertmanager.yml").read_text())
         for receiver in am["receivers"]:
             for hook in receiver.get("webhook_configs", []):
                 hook["url"] = f"{self.urls['controller']}/alerts"
-        (self.folder / "alertmanager.yml").write_text(yaml.safe_dump(am, sort_keys=False))
+        _write(self.folder / "alertmanager.yml", yaml.safe_dump(am, sort_keys=False))
 
     def commands(self) -> dict[str, list[str]]:
         prometheus, alertmanager = _binary("prometheus"), _binary("prometheus-alertmanager", "alertmanager")
@@ -104,23 +112,34 @@ class Stack:
             return None
 
     def up(self, timeout_s: float = 60.0, env: dict | None = None) -> dict[str, str]:
-        """Start whatever is not running, then wait until Prometheus sees every target up."""
+        """Start whatever is not running, then wait until Prometheus sees every target up. If that
+        fails (a busy port, a service that exits, a timeout), the services this call started are
+        stopped again before the error goes up; those that were already running are left alone."""
         self.render_configs()
-        for name, command in self.commands().items():
-            if self._pid(name):
-                continue
-            log = open(self.folder / f"{name}.log", "ab")
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                       env={**os.environ, **(env or {})}, start_new_session=True)
-            (self.folder / f"{name}.pid").write_text(str(process.pid))
-        self.wait_until_up(timeout_s)
+        commands = self.commands()
+        # a checkout that is not installed imports autoops from its own root, as the caller did
+        cwd = paths.project_root() or self.folder
+        started = []
+        try:
+            for name in SERVICES:
+                if self._pid(name):
+                    continue
+                with open(self.folder / f"{name}.log", "ab") as log:
+                    process = subprocess.Popen(commands[name], stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                                               env={**os.environ, **(env or {})}, start_new_session=True)
+                started.append(name)
+                _write(self.folder / f"{name}.pid", str(process.pid))
+            self.wait_until_up(timeout_s)
+        except BaseException:
+            self._stop(started)
+            raise
         return self.urls
 
     def wait_until_up(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         last = "not answering yet"
         while time.monotonic() < deadline:
-            for name in ("prometheus", "alertmanager", "controller"):
+            for name in SERVICES:
                 if not self._pid(name):
                     tail = (self.folder / f"{name}.log").read_text(errors="replace")[-1500:]
                     raise StackError(f"{name} exited; the end of {self.folder / (name + '.log')}:\n{tail}")
@@ -136,8 +155,14 @@ class Stack:
         raise StackError(f"the stack did not come up within {timeout_s:.0f} s ({last}); logs are in {self.folder}")
 
     def down(self) -> list[str]:
+        """Stop every service of this stack folder; the names of those that were running."""
+        return self._stop(SERVICES)
+
+    def _stop(self, names) -> list[str]:
         stopped = []
-        for name in ("controller", "alertmanager", "prometheus"):
+        for name in reversed(SERVICES):  # the controller first, so no alert is sent to a gone webhook
+            if name not in names:
+                continue
             pid = self._pid(name)
             if pid:
                 os.killpg(pid, signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""Speed figures of the services, for ``make bench`` (``results/bench/api.json``; measures, never asserts).
+"""Speed figures of the services (``python -m autoops.bench api``, written to ``api.json``; measures, never asserts).
 
 * ``simulate_build``: one uvicorn worker serving the monitor in its own process, driven on
   loopback by a closed-loop load generator (this process, asyncio, raw HTTP/1.1 keep-alive
@@ -23,7 +23,9 @@ import time
 import httpx
 import numpy as np
 
-from autoops.e2e import free_ports
+from autoops.bench.machine import machine
+from autoops.optimizer.train import ensure_trained
+from autoops.system.session import free_ports, running_system
 
 TARGET = {"requests_per_second": 1500, "p99_ms": 25.0}
 
@@ -95,11 +97,10 @@ def bench_controller(seconds: float = 60.0, min_iterations: int = 20) -> dict:
     also runs the responder."""
     from autoops.agents.controller import Controller, ControllerSettings
     from autoops.agents.optimizer import OptimizerAgent
-    from autoops.e2e import ensure_optimizer
 
     result = {}
     with tempfile.TemporaryDirectory() as runs:
-        ensure_optimizer("BuildPipeline", runs, seed=0, train_steps=2000)
+        ensure_trained("BuildPipeline", seed=0, timesteps=2000, runs_root=runs, progress=False)
         for generator in ("extractive", "smollm2"):
             controller = Controller(ControllerSettings(scenario="BuildPipeline", seed=0, generator=generator), optimizer=OptimizerAgent(runs))
             controller.run_once()  # loads the optimizer run and the responder
@@ -120,10 +121,8 @@ def bench_controller(seconds: float = 60.0, min_iterations: int = 20) -> dict:
 def bench_stack(incident_timeout_s: float = 300.0) -> dict:
     """Stack up time, then an incident: plain builds of PythonLibrary (about half fail) from a
     quiet start, until the responder's answer to AutoOpsHighBuildFailureRate reaches /answers."""
-    from autoops.e2e import ensure_optimizer, running_system
-
     with tempfile.TemporaryDirectory() as runs:
-        ensure_optimizer("PythonLibrary", runs, seed=0, train_steps=1500)
+        ensure_trained("PythonLibrary", seed=0, timesteps=1500, runs_root=runs, progress=False)
         start = time.perf_counter()
         with running_system("PythonLibrary", runs, mode="stack", generator="extractive") as system:
             up_seconds = time.perf_counter() - start
@@ -146,6 +145,4 @@ def bench_stack(incident_timeout_s: float = 300.0) -> dict:
 
 
 def bench_api() -> dict:
-    from autoops.bench import _machine
-
-    return {"machine": _machine(), "target": TARGET, "simulate_build": bench_simulate_build(), "controller": bench_controller(), "stack": bench_stack()}
+    return {"machine": machine(), "target": TARGET, "simulate_build": bench_simulate_build(), "controller": bench_controller(), "stack": bench_stack()}

@@ -2,20 +2,16 @@
 
 The model is the one ``autoops train`` builds (settings of ``configs/dqn.yaml`` for the
 scenario, one torch thread), trained from scratch for ``steps`` steps without the monitoring
-callback (no exact evaluation, no TensorBoard); the figure is the best of ``repeats`` runs, the
-least disturbed by whatever else the machine is doing. It measures, it never asserts.
-
-``python -m autoops.optimizer.bench`` prints the JSON.
+callback (no exact evaluation, no TensorBoard); the figure is the best of ``repeats`` runs.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
 import torch
 
-from autoops.bench import _machine
+from autoops.bench.machine import machine
 from autoops.envs import get_scenario
 from autoops.optimizer.train import build_model, make_env, resolve_settings, versions
 
@@ -36,7 +32,7 @@ def bench_dqn(steps: int = 20_000, scenario: str = "JvmMonorepo", repeats: int =
         cpu.append(time.process_time() - start_cpu)
     best = min(runs)
     return {
-        "machine": _machine(),
+        "machine": machine(),
         "versions": versions(),
         "settings": settings.as_dict(),
         "dqn_throughput": {sc.name: {
@@ -50,7 +46,3 @@ def bench_dqn(steps: int = 20_000, scenario: str = "JvmMonorepo", repeats: int =
         }},
         "target": {"steps_per_second": TARGET_STEPS_PER_SECOND},
     }
-
-
-if __name__ == "__main__":
-    print(json.dumps(bench_dqn(), indent=1))
