@@ -1,4 +1,4 @@
-"""``autoops train`` and ``autoops evaluate`` (registered in ``autoops.cli``).
+"""``autoops train``, ``autoops evaluate`` and ``autoops tune`` (registered in ``autoops.cli``).
 
 torch and stable-baselines3 are imported when a command runs, not when the command line starts:
 the settings list of ``autoops train --help`` comes from ``DQNSettings``, which lives in the
@@ -12,15 +12,13 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from autoops.cli_support import console, fail, say
 from autoops.envs import ScenarioError
 from autoops.optimizer.runs import RunError, read_metrics
 from autoops.optimizer.settings import SettingsError, settings_help
-
-console = Console()
 
 
 def _help(*paragraphs: str) -> str:
@@ -28,11 +26,6 @@ def _help(*paragraphs: str) -> str:
     (typer keeps a docstring's line breaks after the first paragraph)."""
     text = "\n\n".join(inspect.cleandoc(p) for p in paragraphs)
     return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def train_cmd(
@@ -62,21 +55,18 @@ def train_cmd(
             resume_from=resume, extra_timesteps=timesteps if resume is not None else None,
         )
     except (SettingsError, RunError, ScenarioError) as err:
-        _fail(str(err))
+        fail(str(err))
     except KeyboardInterrupt as interrupt:
         run_dir = getattr(interrupt, "run_dir", "RUN_DIR")
-        console.print(f"interrupted: the run was saved (status 'interrupted'); continue it with `autoops train --resume {run_dir}`",
-                      soft_wrap=True, highlight=False)
+        say(f"interrupted: the run was saved (status 'interrupted'); continue it with `autoops train --resume {run_dir}`")
         raise typer.Exit(130) from None
     metrics = read_metrics(run_dir)
     final = metrics["final"]
-    console.print(
-        f"{metrics['scenario']}, seed {metrics['seed']}: {metrics['num_timesteps']} steps "
+    say(f"{metrics['scenario']}, seed {metrics['seed']}: {metrics['num_timesteps']} steps "
         f"({metrics['timing']['steps_per_second']:.0f} steps/s), greedy policy: mean reward {final['mean_reward']:.3f}, "
-        f"regret {final['regret']:.2%}", soft_wrap=True, highlight=False,
-    )
-    console.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False)
-    console.print(f"compare with the baselines: autoops evaluate {run_dir}", soft_wrap=True, highlight=False)
+        f"regret {final['regret']:.2%}")
+    say(f"run folder: {run_dir}")
+    say(f"compare with the baselines: autoops evaluate {run_dir}")
 
 
 train_cmd.__doc__ = _help(train_cmd.__doc__, "Settings (--set KEY=VALUE; per-scenario values in configs/dqn.yaml):", escape(settings_help()))
@@ -99,7 +89,7 @@ def evaluate_cmd(
         result = evaluate_run(run)
         table = policy_table(run) if show_policy_table else None
     except (RunError, ScenarioError) as err:
-        _fail(str(err))
+        fail(str(err))
     if as_json:
         if table is not None:
             result["policy_table"] = table.reset_index().to_dict(orient="records")
@@ -109,7 +99,7 @@ def evaluate_cmd(
     for column in ("policy", "mean reward", "duration min", "cost $", "failure rate", "regret"):
         out.add_column(column, justify="left" if column == "policy" else "right")
     for stats in (result["optimal"], result["dqn"], *result["baselines"][:3]):
-        out.add_row(stats["policy"], f"{stats['mean_reward']:.3f}", f"{stats['mean_duration_minutes']:.2f}",
+        out.add_row(escape(stats["policy"]), f"{stats['mean_reward']:.3f}", f"{stats['mean_duration_minutes']:.2f}",
                     f"{stats['mean_cost_usd']:.3f}", f"{stats['failure_rate']:.3f}", f"{stats['regret']:.2%}",
                     style="bold" if stats is result["dqn"] else None)
     console.print(out)
@@ -123,10 +113,35 @@ def evaluate_cmd(
         for column in ("state", "description", "learned action", "optimal action", "share of builds", "regret share"):
             pt.add_column(column, justify="right" if column in ("state", "share of builds", "regret share") else "left")
         for state, row in shown.iterrows():
-            learned = f"{row.action}: {row.action_description}"
-            pt.add_row(str(state), row.description, f"[red]{learned}[/red]" if row.differs else learned,
-                       f"{row.optimal_action}: {row.optimal_description}", f"{row.stationary_prob:.3f}", f"{row.regret_share:.2%}")
+            learned = escape(f"{row.action}: {row.action_description}")
+            pt.add_row(str(state), escape(row.description), f"[red]{learned}[/red]" if row.differs else learned,
+                       escape(f"{row.optimal_action}: {row.optimal_description}"), f"{row.stationary_prob:.3f}", f"{row.regret_share:.2%}")
         console.print(pt)
 
 
 evaluate_cmd.__doc__ = _help(evaluate_cmd.__doc__)
+
+
+def tune_cmd(
+    scenario: str = typer.Option("BuildPipeline", "--scenario", "-s", help="Scenario name or Gymnasium id (see `autoops env list`)."),
+    trials: int = typer.Option(20, min=1, help="Trials to add to the study."),
+    seeds: list[int] = typer.Option([0, 1], "--seed", help="Seeds each trial trains on (repeat the option); the objective averages their regret."),
+    timesteps: int = typer.Option(None, min=1, help="Training steps per run (default: configs/dqn.yaml)."),
+    study: str = typer.Option(None, help="Study name (default dqn-<scenario>); an existing study is continued."),
+    storage: str = typer.Option(None, help="Optuna storage URL (default: optuna.db, SQLite, in the tune folder, results/tune; shareable).",
+                                show_default=False),
+    sampler_seed: int = typer.Option(0, help="Seed of the TPE sampler."),
+) -> None:
+    """Search DQN hyperparameters with Optuna (TPE sampler, median pruner on the exact regret at
+    evaluation checkpoints); the objective is the exact final regret averaged over the seeds."""
+    from autoops.optimizer.tune import tune
+
+    try:
+        result = tune(scenario, trials, tuple(seeds), timesteps, study, storage, sampler_seed)
+    except (ScenarioError, SettingsError) as err:
+        fail(str(err))
+    best = result.best_trial
+    say(f"study {result.study_name}: {len(result.trials)} trials; best #{best.number}: regret {best.value:.4f} with {best.params}")
+
+
+tune_cmd.__doc__ = _help(tune_cmd.__doc__)
