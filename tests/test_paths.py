@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -55,7 +56,10 @@ def installed(tmp_path_factory) -> Path:
     if ROOT is None:
         pytest.skip("not a source checkout")
     out = tmp_path_factory.mktemp("wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out / "dist"), str(ROOT)],
+    # built from a copy, as from a fresh clone: setuptools leaves build/ in the folder it builds
+    source = out / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "results", "build", "*.egg-info", "__pycache__"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out / "dist"), str(source)],
                            capture_output=True, text=True, cwd=out)
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next((out / "dist").glob("autoops-*.whl"))
