@@ -18,19 +18,8 @@ from autoops import planning
 from autoops.cli import app
 from autoops.envs import N_ACTIONS, N_STATES, BuildModel, State, get_scenario
 from autoops.optimizer.evaluate import evaluate_run, greedy_policy, policy_table, q_table
-from autoops.optimizer.train import (
-    TAGS,
-    DQNSettings,
-    SettingsError,
-    build_model,
-    epsilon_at,
-    learning_rate_at,
-    load_dqn_config,
-    make_env,
-    parse_overrides,
-    resolve_settings,
-    train,
-)
+from autoops.optimizer.settings import DQNSettings, SettingsError, load_dqn_config, parse_overrides, resolve_settings
+from autoops.optimizer.train import TAGS, build_model, epsilon_at, learning_rate_at, make_env, train
 
 runner = CliRunner()
 

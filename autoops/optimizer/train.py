@@ -48,7 +48,6 @@ from __future__ import annotations
 import platform
 import random
 import subprocess
-import sys
 import time
 import typing
 from collections.abc import Iterable, Mapping
@@ -73,11 +72,10 @@ from autoops.envs import BuildModel, BuildPipelineEnv, Scenario, get_scenario
 from autoops.optimizer import runs
 from autoops.optimizer.evaluate import q_table
 from autoops.optimizer.runs import RunError, read_run_config
-from autoops.optimizer.settings import (  # noqa: F401  (the names of the public API, for notebooks)
+from autoops.optimizer.settings import (
     DQNSettings,
     SettingsError,
     dqn_config_path,
-    load_dqn_config,
     parse_overrides,
     resolve_settings,
     settings_from_dict,
@@ -374,7 +372,8 @@ def train(
 def ensure_trained(scenario: str, seed: int = 0, timesteps: int = 20_000, runs_root: str | Path | None = None,
                    config_name: str = "demo", progress: bool = True) -> Path:
     """The newest complete run of ``scenario`` in ``runs_root`` (default ``paths.runs_dir()``);
-    when there is none, trains one of ``timesteps`` builds with ``seed`` and returns it."""
+    when there is none, trains one of ``timesteps`` builds with ``seed`` and returns it (the
+    caller says so if it wants to: ``runs.latest_run`` tells whether one exists)."""
     sc = get_scenario(scenario)
     existing = runs.latest_run(sc.name, runs_root)
     if existing is not None:
@@ -384,9 +383,6 @@ def ensure_trained(scenario: str, seed: int = 0, timesteps: int = 20_000, runs_r
     if settings.learning_starts > timesteps // 3:  # a short run must still learn something
         overrides["learning_starts"] = timesteps // 3
     overrides["eval_freq"] = min(settings.eval_freq, timesteps)  # at least the final evaluation
-    if progress:
-        print(f"No trained optimizer for {sc.name} in {runs.root(runs_root)}: training a quick one ({timesteps} steps) ...",
-              file=sys.stderr, flush=True)
     return train(sc, seed=seed, overrides=overrides, run_root=runs_root, progress=progress, config_name=config_name)
 
 
