@@ -20,7 +20,7 @@ from autoops.agents.responder import ResponderAgent
 from autoops.cli_support import console, fail, say
 from autoops.envs import BuildModel, ScenarioError, get_scenario
 from autoops.optimizer.runs import latest_run
-from autoops.planning import solve_scenario
+from autoops.planning import solution as solve
 from autoops.responder.generators import GENERATORS
 from autoops.responder.logtext import first_error_line
 
@@ -71,7 +71,7 @@ def demo_cmd(
         return records
 
     records = run(diagnose, show=True)
-    solution = solve_scenario(model)
+    solution = solve(model)
     console.print(summary_table(records, solution, diagnose))
     failures = [(r["monitor"], r.get("responder")) for r in records if r.get("monitor") and r["monitor"]["status"] == "failure"]
     if failures:

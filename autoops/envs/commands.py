@@ -12,7 +12,7 @@ from autoops.cli_support import console, fail, say
 from autoops.envs import N_ACTIONS, BuildModel, ScenarioError, describe_action, get_scenario, load_valid
 from autoops.envs.replay import EpisodeRecord, replay, run_episode
 from autoops.paths import scenario_dir
-from autoops.planning import named_policy, solve_scenario
+from autoops.planning import named_policy, solution
 
 app = typer.Typer(help="The CI build simulator: scenarios, exact optimum, baselines, replays.", no_args_is_help=True)
 
@@ -72,11 +72,11 @@ def env_solve(
 
     Regret is relative: (optimal mean reward - policy's) / |optimal mean reward|.
     """
-    solution = solve_scenario(model_of(scenario))
+    solved = solution(model_of(scenario))
     if as_json:
-        print(json.dumps([s.as_dict() for s in solution.table()], indent=1))
+        print(json.dumps([s.as_dict() for s in solved.table()], indent=1))
     else:
-        console.print(solution_table(solution, all_static))
+        console.print(solution_table(solved, all_static))
 
 
 @app.command("run")

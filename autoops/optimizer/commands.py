@@ -1,4 +1,4 @@
-"""``autoops train``, ``autoops evaluate`` and ``autoops tune`` (registered in ``autoops.cli``).
+"""``autoops train``, ``evaluate``, ``tune`` and ``sweep`` (registered in ``autoops.cli``).
 
 torch and stable-baselines3 are imported when a command runs, not when the command line starts:
 the settings list of ``autoops train --help`` comes from ``DQNSettings``, which lives in the
@@ -7,7 +7,6 @@ torch-free ``autoops.optimizer.settings``.
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
@@ -15,17 +14,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from autoops.cli_support import console, fail, say
+from autoops.cli_support import console, fail, help_text, say
 from autoops.envs import ScenarioError
 from autoops.optimizer.runs import RunError, read_metrics
 from autoops.optimizer.settings import SettingsError, settings_help
 
-
-def _help(*paragraphs: str) -> str:
-    """Help text for typer: paragraphs of one line each, which the terminal wraps at its width
-    (typer keeps a docstring's line breaks after the first paragraph)."""
-    text = "\n\n".join(inspect.cleandoc(p) for p in paragraphs)
-    return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
 
 
 def train_cmd(
@@ -69,7 +62,7 @@ def train_cmd(
     say(f"compare with the baselines: autoops evaluate {run_dir}")
 
 
-train_cmd.__doc__ = _help(train_cmd.__doc__, "Settings (--set KEY=VALUE; per-scenario values in configs/dqn.yaml):", escape(settings_help()))
+train_cmd.__doc__ = help_text(train_cmd.__doc__) + "\n\nSettings (--set KEY=VALUE; per-scenario values in configs/dqn.yaml):\n\n" + help_text(escape(settings_help()))
 
 
 def evaluate_cmd(
@@ -119,7 +112,6 @@ def evaluate_cmd(
         console.print(pt)
 
 
-evaluate_cmd.__doc__ = _help(evaluate_cmd.__doc__)
 
 
 def tune_cmd(
@@ -144,4 +136,23 @@ def tune_cmd(
     say(f"study {result.study_name}: {len(result.trials)} trials; best #{best.number}: regret {best.value:.4f} with {best.params}")
 
 
-tune_cmd.__doc__ = _help(tune_cmd.__doc__)
+
+
+def sweep_cmd(
+    file: Path = typer.Argument(..., help="A sweep description, e.g. experiments/dqn_configs.yaml."),
+    backend: str = typer.Option("local", help="local (worker threads, one kernel each) or ray (one Ray task per run)."),
+    workers: int = typer.Option(1, min=1, help="Runs at once (local), or CPUs of a local Ray."),
+    ray_address: str = typer.Option(None, help="A Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)."),
+) -> None:
+    """Run every combination of a sweep's grid and seeds through papermill, skipping those already
+    done, recording failures and carrying on, then run the sweep's comparison notebook."""
+    from autoops.sweep import Sweep, SweepError, run_sweep  # papermill and ray: when a sweep runs
+
+    try:
+        summary = run_sweep(Sweep.load(file), backend=backend, workers=workers, ray_address=ray_address)
+    except SweepError as err:
+        fail(str(err))
+    console.print(summary)
+    if summary["failed"] or summary.get("compare", "ok") != "ok":
+        raise typer.Exit(1)
+
