@@ -29,7 +29,7 @@ def demo_cmd(
     scenario: str = typer.Option("BuildPipeline", "--scenario", "-s", help="Scenario name or Gymnasium id (see `autoops env list`)."),
     builds: int = typer.Option(30, min=1, help="Builds to run through the controller."),
     seed: int = typer.Option(0, help="Seed of the simulator."),
-    generator: str = typer.Option(None, "--generator", "-g", help="The responder's generator (default: configs/responder.yaml's)."),
+    generator: str = typer.Option(None, "--generator", "-g", help="The responder's generator (default: the one set in responder.yaml)."),
     diagnose: bool = typer.Option(False, help="Diagnosis in the loop: the optimizer sees the responder's predicted failure "
                                   "category instead of the simulator's truth; the run is repeated with the truth to show the cost."),
     train_steps: int = typer.Option(20_000, min=1000, help="Steps of the quick training run made when no trained optimizer exists."),

@@ -86,8 +86,9 @@ def test_the_cli_reads_well_at_80_columns():
     assert listing.returncode == 0, listing.stderr
     for env_id in ("AutoOps/BuildPipeline-v0", "AutoOps/JvmMonorepo-v0", "AutoOps/NodeWebapp-v0", "AutoOps/PythonLibrary-v0"):
         assert env_id in listing.stdout
-    for command in (["--help"], ["env", "--help"], ["env", "solve", "--help"], ["demo", "--help"], ["train", "--help"],
-                    ["suggest", "--help"], ["serve", "--help"]):
+    for command in (["--help"], ["env", "--help"], ["env", "solve", "--help"], ["env", "run", "--help"], ["demo", "--help"],
+                    ["train", "--help"], ["evaluate", "--help"], ["tune", "--help"], ["sweep", "--help"], ["suggest", "--help"],
+                    ["eval-rag", "--help"], ["serve", "--help"], ["stack", "up", "--help"]):
         shown = subprocess.run([*cli, *command], capture_output=True, text=True, env=env)
         assert shown.returncode == 0 and "…" not in shown.stdout, (command, shown.stdout)
     bad = subprocess.run([*cli, "env", "run", "--policy", "static:99"], capture_output=True, text=True, env=env)
