@@ -15,17 +15,23 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from autoops import paths
 from autoops.responder import (
     ConfigError,
     KnowledgeBaseError,
     Responder,
     Suggestion,
+    first_error_line,
     load_knowledge_base,
     normalise,
     redact,
 )
-from autoops import paths
-from autoops.responder.evaluation import UNRELATED_TEXTS, evaluate_retrieval, own_queries, read_cases
+from autoops.responder.evaluation import (
+    UNRELATED_TEXTS,
+    evaluate_retrieval,
+    own_queries,
+    read_cases,
+)
 from autoops.responder.kb import TAXONOMY_ENV, default_kb_dir, load_taxonomy
 
 DEFAULT_KB_DIR = default_kb_dir()
@@ -185,6 +191,15 @@ def test_normalise_handles_empty_and_odd_input():
     assert normalise("progress 10%\rprogress 100%\rdone: Error: boom") == "done: Error: boom"
     assert len(normalise("x" * 100_000)) <= 1000
 
+
+
+def test_first_error_line_is_the_specific_failure():
+    log = ("\x1b[32m> Task :app:compileKotlin\x1b[0m\nFAILURE: Build failed with an exception.\n"
+           "  java.lang.OutOfMemoryError: Java heap space\nProcess completed with exit code 1.\n")
+    assert first_error_line(log) == "java.lang.OutOfMemoryError: Java heap space"
+    assert first_error_line("step 1 ok\nFAILURE: Build failed with an exception.\nstep 2\n") == "FAILURE: Build failed with an exception."
+    assert first_error_line("step 1 ok\n\x1b[1mstep 2 ok\x1b[0m  \n\n") == "step 2 ok"
+    assert first_error_line("") == "" and first_error_line(" \n") == ""
 
 SECRETS = [
     ("GitHub token ghp_0123456789abcdefghijABCDEFGHIJ012345 leaked", "ghp_0123456789"),

@@ -11,46 +11,44 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autoops.responder.evaluation import METRICS, CasesError, evaluate_generation, evaluate_retrieval, read_cases
+from autoops.cli_support import console, fail
+from autoops.responder.evaluation import (
+    METRICS,
+    CasesError,
+    evaluate_generation,
+    evaluate_retrieval,
+    read_cases,
+)
 from autoops.responder.generators import GENERATORS
 from autoops.responder.kb import KnowledgeBaseError
 from autoops.responder.responder import ConfigError, Responder
 
-console = Console()
-err_console = Console(stderr=True)
-
 MAX_INPUT_BYTES = 50 * 1024 * 1024
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(2)
 
 
 def _read_input(file: Path | None) -> str:
     if file is None or str(file) == "-":
         if sys.stdin is None or sys.stdin.isatty():
-            _fail("no input: give a log FILE, or pipe a log on stdin (`... | autoops suggest`)")
+            fail("no input: give a log FILE, or pipe a log on stdin (`... | autoops suggest`)")
         text = sys.stdin.read()
         source = "stdin"
     else:
         if not file.exists():
-            _fail(f"{file}: no such file")
+            fail(f"{file}: no such file")
         if not file.is_file():
-            _fail(f"{file}: not a file")
+            fail(f"{file}: not a file")
         if file.stat().st_size > MAX_INPUT_BYTES:
-            _fail(f"{file}: larger than {MAX_INPUT_BYTES // 2**20} MB; pass the failing part of the log")
+            fail(f"{file}: larger than {MAX_INPUT_BYTES // 2**20} MB; pass the failing part of the log")
         try:
             text = file.read_bytes().decode("utf-8", errors="replace")
         except OSError as err:
-            _fail(f"{file}: cannot read: {err.strerror or err}")
+            fail(f"{file}: cannot read: {err.strerror or err}")
         source = str(file)
     if not text.strip():
-        _fail(f"{source}: the input is empty")
+        fail(f"{source}: the input is empty")
     return text
 
 
@@ -58,9 +56,9 @@ def _responder(config: Path | None) -> Responder:
     try:
         return Responder.from_config(config)
     except (KnowledgeBaseError, ConfigError) as err:
-        _fail(str(err))
+        fail(str(err))
     except RuntimeError as err:  # the embedding model cannot be loaded
-        _fail(str(err))
+        fail(str(err))
 
 
 ConfigOption = typer.Option(None, "--config", help="Responder config (default: responder.yaml of $AUTOOPS_CONFIG_DIR, "
@@ -81,7 +79,7 @@ def suggest_cmd(
     LLM fails or writes something the incidents do not support, the answer falls back to the
     extractive one and says why."""
     if generator is not None and generator not in GENERATORS:
-        _fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
+        fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
     text = _read_input(file)
     responder = _responder(config)
     suggestion = responder.suggest(text, k=k, generator=generator)
@@ -125,16 +123,16 @@ def eval_rag_cmd(
     accuracy for BM25, dense and hybrid, plus the categories the hybrid confuses; with
     --generator, the generated suggestions too."""
     if generator is not None and generator not in GENERATORS:
-        _fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
+        fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
     try:
         records = read_cases(cases)
     except CasesError as err:
-        _fail(str(err))
+        fail(str(err))
     responder = _responder(config)
     try:
         result = evaluate_retrieval(records, responder)
     except CasesError as err:
-        _fail(f"{cases}: {err}")
+        fail(f"{cases}: {err}")
     if generator:
         result["generation"] = evaluate_generation(records, responder, generator)
     if as_json:

@@ -43,7 +43,12 @@ from pathlib import Path
 from typing import Any
 
 from autoops import paths
-from autoops.responder.generators import GENERATORS, ExtractiveGenerator, GenerationFailed, LLMGenerator
+from autoops.responder.generators import (
+    GENERATORS,
+    ExtractiveGenerator,
+    GenerationFailed,
+    LLMGenerator,
+)
 from autoops.responder.kb import KnowledgeBase, load_knowledge_base
 from autoops.responder.llm import OpenAIChatLM, TransformersLM
 from autoops.responder.logtext import redact
@@ -178,7 +183,7 @@ def _resolve_paths(data: dict[str, Any], source: Path) -> None:
         data[key] = str(paths.resolve(value, base))
     for key in MODEL_SETTINGS:
         value = data.get(key)
-        if isinstance(value, str) and value.strip() and (base / value).expanduser().exists():
+        if isinstance(value, str) and value.strip() and paths.resolve(value, base).exists():
             data[key] = str(paths.resolve(value, base))
 
 
