@@ -1,6 +1,6 @@
 """The failure categories the build simulator produces, in pipeline order.
 
-Ids are those of ``../shared/incident_taxonomy.yaml``; the order is the order of the stages in
+Ids are those of ``knowledge_base/taxonomy.yaml``; the order is the order of the stages in
 which each failure happens, which is also the order of the outcome index (0 is success).
 """
 
