@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from autoops.agents.monitor import MonitorAgent
+from autoops.agents.schemas import BuildResult
 from autoops.api.client import SIMULATE_BUILD
 from autoops.api.common import create_app, require_token
 from autoops.envs import N_ACTIONS, ScenarioError
@@ -15,31 +16,6 @@ class SimulateBuildRequest(BaseModel):
     scenario: str = Field("BuildPipeline", description="Scenario name or Gymnasium id (`autoops env list`).")
     action: int | None = Field(None, ge=0, lt=N_ACTIONS, description="Build configuration id; default 1, 'use cache'.")
     seed: int | None = Field(None, description="Restart this scenario's simulation with this seed.")
-
-
-class BuildState(BaseModel):
-    state_index: int
-    large_change: bool
-    deps_changed: bool
-    cache_warm: bool
-    pool_high: bool
-    disk_high: bool
-    last_outcome: str
-
-
-class BuildResult(BaseModel):
-    scenario: str
-    build: int = Field(description="Builds since the simulation of this scenario (re)started.")
-    action_id: int
-    action_description: str
-    status: str = Field(description="success or failure")
-    failure_category: str | None = Field(description="A taxonomy id when the build failed.")
-    duration_minutes: float
-    cost_usd: float
-    reward: float
-    error_log: str | None
-    next_state: BuildState
-    next_observation: list[float]
 
 
 def router(agent: MonitorAgent) -> APIRouter:

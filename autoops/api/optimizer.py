@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from autoops.agents import AgentUnavailable
 from autoops.agents.optimizer import OptimizerAgent
+from autoops.agents.schemas import BestAction
 from autoops.api.client import GET_BEST_ACTION
 from autoops.api.common import create_app
 from autoops.envs import N_STATES, ScenarioError
@@ -16,14 +17,6 @@ class BestActionRequest(BaseModel):
     scenario: str = Field("BuildPipeline", description="Scenario name or Gymnasium id.")
     observation: list[float] | None = Field(None, description="The simulator's observation (16 numbers in [0, 1]).")
     state_index: int | None = Field(None, ge=0, lt=N_STATES, description="Or the simulator's state index.")
-
-
-class BestAction(BaseModel):
-    scenario: str
-    action_id: int
-    action_description: str
-    q_values: list[float]
-    run_dir: str = Field(description="The trained run whose Q-network answered.")
 
 
 def router(agent: OptimizerAgent) -> APIRouter:

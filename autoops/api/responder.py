@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from autoops.agents.responder import ResponderAgent
+from autoops.agents.schemas import Suggestion
 from autoops.api.client import SUGGEST_FIX
 from autoops.api.common import create_app
 from autoops.responder.responder import ConfigError
@@ -19,7 +20,7 @@ class SuggestRequest(BaseModel):
 def router(agent: ResponderAgent) -> APIRouter:
     api = APIRouter(tags=["responder"])
 
-    @api.post(SUGGEST_FIX)
+    @api.post(SUGGEST_FIX, response_model=Suggestion)
     def suggest_fix(request: SuggestRequest) -> dict:
         """A structured fix suggestion: summary, root cause, fix steps, the incidents it used,
         category, confidence, generator, latency, and why it fell back or declined, if it did."""
