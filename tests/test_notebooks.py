@@ -1,5 +1,11 @@
-"""Every notebook executes through papermill with small parameters, so a notebook that breaks fails CI."""
+"""Every notebook executes through papermill with small parameters, so a notebook that breaks fails CI.
 
+They run from a working directory of their own, never ``notebooks/``: a notebook finds its files
+and writes its results through ``autoops.paths``, wherever papermill is started.
+"""
+
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -7,6 +13,8 @@ from pathlib import Path
 
 import papermill
 import pytest
+
+from autoops import paths
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -19,27 +27,85 @@ def kernel():
         subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "autoops"], check=True)
 
 
+@pytest.fixture
+def results(tmp_path, monkeypatch) -> Path:
+    """AutoOps's results folder moved into the test's folder (the kernel inherits the variable)."""
+    monkeypatch.setenv("AUTOOPS_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.delenv("AUTOOPS_RUNS_DIR", raising=False)
+    return paths.results_dir()
+
+
+class _Logged(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
 def run(name: str, out: Path, **parameters) -> Path:
+    """Execute a notebook from ``out/elsewhere/deeper`` (so a path relative to the working directory
+    would land in ``out/elsewhere``): nothing may be written there, and papermill may warn about
+    nothing (a parameters line it cannot parse, a parameter the notebook does not declare)."""
     output = out / name
-    papermill.execute_notebook(str(NOTEBOOKS / name), str(output), parameters=parameters, kernel_name="autoops",
-                               cwd=str(NOTEBOOKS), progress_bar=False)
+    workdir = out / "elsewhere" / "deeper"
+    workdir.mkdir(parents=True, exist_ok=True)
+    logged = _Logged()
+    logging.getLogger("papermill").addHandler(logged)
+    try:
+        papermill.execute_notebook(str(NOTEBOOKS / name), str(output), parameters=parameters, kernel_name="autoops",
+                                   cwd=str(workdir), progress_bar=False)
+    finally:
+        logging.getLogger("papermill").removeHandler(logged)
+    assert logged.messages == []
+    assert list((out / "elsewhere").rglob("*")) == [workdir]
     return output
 
 
-def test_train_and_compare_notebooks(tmp_path):
-    sweep = tmp_path / "sweep"
+def stderr(notebook: Path) -> list[str]:
+    """What the executed notebook printed in red."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return ["".join(o["text"]) for c in cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_parameters_cell_parses(name, caplog):
+    """papermill skips a parameters line with two '=' (a comment counts), and warns."""
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        assert papermill.inspect_notebook(str(NOTEBOOKS / name))
+    assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_train_and_compare_notebooks(tmp_path, results):
+    """Training runs as a sweep gives them (a run_dir each), then the comparison of the default sweep folder."""
+    sweep = paths.sweeps_dir() / "dqn_configs"
     for seed in (0, 1):
-        run("01_train_dqn.ipynb", tmp_path, scenario="NodeWebapp", seed=seed, timesteps=2000,
-            configs={"default": {"learning_starts": 500, "eval_freq": 500}}, run_dir=str(sweep / f"seed={seed}"))
-    run("02_compare_dqn_configs.ipynb", tmp_path, sweep_dir=str(sweep), reps=200)
+        out = run("01_train_dqn.ipynb", tmp_path, scenario="NodeWebapp", seed=seed, timesteps=2000,
+                  configs={"default": {"learning_starts": 500, "eval_freq": 500}}, run_dir=str(sweep / f"seed={seed}"))
+    assert stderr(out) == []
+    out = run("02_compare_dqn_configs.ipynb", tmp_path, reps=200)
     summary = (sweep / "summary.csv").read_text().splitlines()
     assert summary[0].startswith("scenario,config,seeds,regret_iqm") and summary[1].startswith("NodeWebapp,default,2,")
+    assert stderr(out) == []
 
 
-def test_rag_evaluation_notebook(tmp_path, shared_dir):
-    out = run("03_rag_evaluation.ipynb", tmp_path, generator="extractive", generation_cases=5,
-              case_files={"our queries": "../knowledge_base/eval/queries.jsonl", "dev cases": str(shared_dir / "responder_dev_cases.jsonl")})
-    assert out.exists()
+def test_train_notebook_writes_under_results(tmp_path, results):
+    """Without run_dir the run goes to paths.runs_dir(), where TensorBoard looks, wherever papermill runs."""
+    run("01_train_dqn.ipynb", tmp_path, scenario="NodeWebapp", timesteps=1000,
+        configs={"default": {"learning_starts": 500, "eval_freq": 500}})
+    runs = list(paths.runs_dir().iterdir())
+    assert len(runs) == 1 and runs[0].is_relative_to(results) and (runs[0] / "model.zip").is_file()
+
+
+def test_rag_evaluation_notebook(tmp_path, shared_dir, monkeypatch):
+    """With its default case files (our queries, and the team's dev cases beside the checkout), and
+    no red warnings even when ranx's Numba kernels compile afresh, as on a new install."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    out = run("03_rag_evaluation.ipynb", tmp_path, generator="extractive", generation_cases=5)
+    generation = json.loads(out.read_text())["cells"][-1]["outputs"][0]["data"]["text/plain"]
+    assert "our queries" in "".join(generation) and "dev cases" in "".join(generation)
+    assert stderr(out) == []
 
 
 def test_end_to_end_demo_notebook(tmp_path):

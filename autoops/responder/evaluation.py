@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -36,6 +37,18 @@ METRICS = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
 def own_queries() -> Path:
     """Our own labelled queries, shipped with the knowledge base (never the held-out dev cases)."""
     return paths.knowledge_base_dir() / "eval" / "queries.jsonl"
+
+
+def default_case_files() -> dict[str, Path]:
+    """Name -> labelled cases to evaluate on: our own queries, plus the team's held-out development
+    cases when the checkout has the team's ``shared/`` folder beside it (they are not shipped)."""
+    files = {"our queries": own_queries()}
+    root = paths.project_root()
+    dev_cases = root.parent / "shared" / "responder_dev_cases.jsonl" if root is not None else None
+    if dev_cases is not None and dev_cases.is_file():
+        files["dev cases"] = dev_cases
+    return files
+
 
 # Negatives for the decline calibration: none of them is a CI/ops failure. (The tests check the
 # decline on other sentences, so they do not merely replay the calibration.)
@@ -131,6 +144,7 @@ def evaluate_retrieval(
 
     Returns ``{"n": .., "methods": {method: {metric: value, ..., "top1_accuracy": ..}},
     "confusion": {method: {true: {predicted: count}}}, "failures": {method: [..]}}``."""
+    from numba.core.errors import NumbaTypeSafetyWarning
     from ranx import Qrels, Run, evaluate
 
     if responder is None:
@@ -172,7 +186,11 @@ def evaluate_retrieval(
     result: dict[str, Any] = {"n": len(cases), "methods": {}, "confusion": {}, "failures": failures}
     for method in methods:
         run = {q: (docs or {"<empty>": 0.0}) for q, docs in runs[method].items()}
-        scores = evaluate(qrels_obj, Run(run), list(METRICS), make_comparable=True)
+        with warnings.catch_warnings():
+            # ranx's Numba kernels cast uint64 to int64 when first compiled ("Precision may be lost"):
+            # harmless for counts of ten documents, and red noise in every notebook of a fresh install.
+            warnings.simplefilter("ignore", NumbaTypeSafetyWarning)
+            scores = evaluate(qrels_obj, Run(run), list(METRICS), make_comparable=True)
         row = {m: float(scores[m]) for m in METRICS}
         row["top1_accuracy"] = correct[method] / len(cases)
         result["methods"][method] = row

@@ -37,6 +37,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,10 @@ import numpy as np
 from autoops import paths
 from autoops.responder.kb import Incident, KnowledgeBase
 from autoops.responder.logtext import focus_errors, has_failure_words, normalise
+
+# bm25s, sentence-transformers and transformers import tqdm.auto, which in a Jupyter kernel without
+# ipywidgets warns "IProgress not found" in red on first use; we show none of their progress bars.
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 # Part of the cache key, with a hash of the passage texts themselves.
 DOC_VERSION = 1
