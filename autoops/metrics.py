@@ -32,7 +32,9 @@ RETRIEVAL_SCORE = Histogram(
 )
 RESPONDER_FALLBACKS = Counter("autoops_responder_fallbacks_total", "Generations that fell back to extractive.", ["reason"])
 RESPONDER_DECLINES = Counter("autoops_responder_declines_total", "Requests the responder declined to answer (no good match).")
-CONTROLLER_ITERATIONS = Counter("autoops_controller_iterations_total", "Monitor -> optimizer -> responder iterations.")
+CONTROLLER_ITERATIONS = Counter("autoops_controller_iterations_total",
+                                "Monitor -> optimizer -> responder iterations, by outcome (ok, or error: an agent or the controller failed).",
+                                ["outcome"])
 AGENT_ERRORS = Counter("autoops_agent_errors_total", "Calls from the controller to an agent that failed.", ["agent"])
 AGENT_UP = Gauge("autoops_agent_up", "Whether the controller reached the agent on its last call (1) or not (0).", ["agent"])
 NOTIFICATIONS = Counter(

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from dataclasses import dataclass
+
+from pydantic import ValidationError
 
 from autoops import metrics
 from autoops.agents import AgentUnavailable
 from autoops.agents.monitor import MonitorAgent
 from autoops.agents.optimizer import OptimizerAgent
 from autoops.agents.responder import ResponderAgent
+from autoops.agents.schemas import BestAction, BuildResult, Suggestion, diagnosed_outcome
 from autoops.envs import OUTCOMES
 from autoops.envs.model import STATE_FACTORS
 from autoops.notify import Notifier
@@ -65,9 +69,10 @@ class Controller:
         self.answers: collections.deque = collections.deque(maxlen=MAX_ANSWERS)
         self.iterations = 0
         self.errors: collections.Counter = collections.Counter()
+        self.last_error: dict | None = None
         self._loop: threading.Thread | None = None
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the controller's own state; never held while an agent works
         # Alertmanager sends a firing alert again with each change of its group; answer it once
         self._answered: collections.OrderedDict[tuple, None] = collections.OrderedDict()
         self._alerts_lock = threading.Lock()  # not the iteration lock: an alert must not wait for a build
@@ -75,61 +80,76 @@ class Controller:
     def best_action(self, observation: list[float]) -> dict:
         return self.optimizer.best_action(self.settings.scenario, observation=observation)
 
-    def _call(self, agent: str, fn, *args):
+    def _call(self, agent: str, fn, *args) -> tuple[dict | None, str | None]:
+        """Ask ``agent``; its answer is validated against the agent's schema. Whatever goes wrong
+        (unreachable, a timeout, an error, an answer of the wrong shape) is that agent's failure:
+        counted, kept as the last error, and returned as a message instead of raised."""
         try:
-            result = fn(*args)
-            metrics.AGENT_UP.labels(agent).set(1)
-            return result, None
-        except (AgentUnavailable, ValueError, RuntimeError) as err:
+            answer = ANSWERS[agent].model_validate(fn(*args)).model_dump()
+        except Exception as err:  # noqa: BLE001  (an agent's failure of any kind must not end the loop)
             metrics.AGENT_UP.labels(agent).set(0)
             metrics.AGENT_ERRORS.labels(agent).inc()
-            self.errors[agent] += 1
-            return None, f"{type(err).__name__}: {err}"
+            message = _describe(err)
+            with self._lock:
+                self.errors[agent] += 1
+                self.last_error = {"agent": agent, "error": message, "iteration": self.iterations, "at": time.time()}
+            return None, message
+        metrics.AGENT_UP.labels(agent).set(1)
+        return answer, None
 
     def run_once(self) -> dict:
         """One build: the optimizer picks the configuration, the monitor runs it, the responder
-        explains a failure. Returns what each agent said (and any agent's error)."""
+        explains a failure. Returns what each agent said (and any agent's error). No lock is held
+        while an agent works, so ``/status`` and ``/loop/stop`` answer at once."""
         with self._lock:
-            record: dict = {"iteration": self.iterations + 1, "errors": {}}
-            action = None
-            if self.observation is not None:
-                choice, error = self._call("optimizer", self.best_action, self.observation)
-                record["optimizer"] = choice
-                if error:
-                    record["errors"]["optimizer"] = error
-                else:
-                    action = choice["action_id"]
-            build, error = self._call("monitor", self.monitor.simulate, self.settings.scenario, action)
-            record["monitor"] = build
+            self.iterations += 1
+            record: dict = {"iteration": self.iterations, "errors": {}}
+            observation = self.observation
+        try:
+            observation = self._iterate(record, observation)
+        except Exception as err:  # noqa: BLE001  (a bug of ours: counted, shown in /status, the loop goes on)
+            record["errors"]["controller"] = message = _describe(err)
+            with self._lock:
+                self.last_error = {"agent": "controller", "error": message, "iteration": record["iteration"], "at": time.time()}
+        metrics.CONTROLLER_ITERATIONS.labels("error" if record["errors"] else "ok").inc()
+        with self._lock:
+            if observation is not None:
+                self.observation = observation
+            self.history.append(record)
+        return record
+
+    def _iterate(self, record: dict, observation: list[float] | None) -> list[float] | None:
+        """The three calls of one iteration; returns the next observation (None: keep the last)."""
+        action = None
+        if observation is not None:
+            choice, error = self._call("optimizer", self.best_action, observation)
+            record["optimizer"] = choice
             if error:
-                record["errors"]["monitor"] = error
-                self._finish(record)
-                return record
-            observation = list(build["next_observation"])
-            if build["status"] == "failure":
-                suggestion, error = self._call("responder", self.responder.suggest_fix, build["error_log"], self.settings.generator)
-                record["responder"] = suggestion
-                if error:
-                    record["errors"]["responder"] = error
-                elif self.settings.diagnose:
-                    observation = self._with_diagnosis(observation, suggestion.get("category"))
-            self.observation = observation
-            self._finish(record)
-            return record
+                record["errors"]["optimizer"] = error
+            else:
+                action = choice["action_id"]
+        build, error = self._call("monitor", self.monitor.simulate, self.settings.scenario, action)
+        record["monitor"] = build
+        if error:
+            record["errors"]["monitor"] = error
+            return None
+        observation = list(build["next_observation"])
+        if build["status"] == "failure":
+            suggestion, error = self._call("responder", self.responder.suggest_fix, build["error_log"], self.settings.generator)
+            record["responder"] = suggestion
+            if error:
+                record["errors"]["responder"] = error
+            elif self.settings.diagnose:
+                observation = self._with_diagnosis(observation, suggestion["category"])
+        return observation
 
     @staticmethod
     def _with_diagnosis(observation: list[float], category: str | None) -> list[float]:
         """The observation with the last outcome replaced by the responder's diagnosis (a declined
         or unknown diagnosis leaves the optimizer as blind as a success would)."""
-        outcome = OUTCOMES.index(category) if category in OUTCOMES else 0
         one_hot = [0.0] * len(OUTCOMES)
-        one_hot[outcome] = 1.0
+        one_hot[diagnosed_outcome(category)] = 1.0
         return observation[: len(STATE_FACTORS)] + one_hot
-
-    def _finish(self, record: dict) -> None:
-        self.iterations += 1
-        metrics.CONTROLLER_ITERATIONS.inc()
-        self.history.append(record)
 
     # -- alerts --------------------------------------------------------------------------------------
     def answer_alerts(self, alerts: list[dict]) -> list[dict]:
@@ -169,34 +189,59 @@ class Controller:
 
     # -- the continuous loop ---------------------------------------------------------------------
     def start(self) -> bool:
-        if self._loop and self._loop.is_alive():
-            return False
-        self._stop.clear()
-        self._loop = threading.Thread(target=self._run_loop, name="autoops-controller", daemon=True)
-        self._loop.start()
+        with self._lock:
+            if self._loop and self._loop.is_alive():
+                return False
+            self._stop.clear()
+            self._loop = threading.Thread(target=self._run_loop, name="autoops-controller", daemon=True)
+            self._loop.start()
         return True
 
     def _run_loop(self) -> None:
         while not self._stop.is_set():
-            self.run_once()
+            self.run_once()  # never raises: failures are counted and kept in last_error
             self._stop.wait(self.settings.interval_s)
 
-    def stop(self) -> bool:
+    def stop(self, wait_s: float = 0.5) -> bool:
+        """Ask the loop to stop and return within ``wait_s``: an iteration under way ends after the
+        call it is waiting for (each agent call has its own timeout), and ``status()`` says
+        ``running`` until then."""
         running = bool(self._loop and self._loop.is_alive())
         self._stop.set()
         if self._loop:
-            self._loop.join(timeout=60)
+            self._loop.join(timeout=wait_s)
         return running
 
     def status(self) -> dict:
-        builds = [r["monitor"] for r in self.history if r.get("monitor")]
+        with self._lock:
+            builds = [r["monitor"] for r in self.history if r.get("monitor")]
+            errors, last_error, iterations = dict(self.errors), self.last_error, self.iterations
         failures = [b for b in builds if b["status"] == "failure"]
+        running = bool(self._loop and self._loop.is_alive())
         return {
             "scenario": self.settings.scenario,
-            "running": bool(self._loop and self._loop.is_alive()),
-            "iterations": self.iterations,
+            "running": running,
+            "stopping": running and self._stop.is_set(),
+            "iterations": iterations,
             "recent_builds": len(builds),
             "recent_failure_rate": len(failures) / len(builds) if builds else None,
-            "agent_errors": dict(self.errors),
+            "agent_errors": errors,
+            "last_error": last_error,
             "diagnose": self.settings.diagnose,
         }
+
+
+# what each agent's answer must look like (the routers serve the same models)
+ANSWERS = {"monitor": BuildResult, "optimizer": BestAction, "responder": Suggestion}
+
+
+def _describe(err: Exception, limit: int = 500) -> str:
+    """An error as one bounded line for /status and the records: its type and the start of its message."""
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "answer"
+        message = f"malformed answer: {where}: {first.get('msg')} ({err.error_count()} problem(s))"
+    else:
+        message = str(err)
+    text = f"{type(err).__name__}: {message}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

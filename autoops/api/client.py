@@ -27,33 +27,47 @@ def bearer_header(token: str | None = None) -> dict[str, str]:
 
 
 class RemoteService:
-    """POST JSON to one agent service with a timeout and retries; an answer of 4xx is not retried."""
+    """POST JSON to one agent service. A refused connection or a 5xx is tried again (``retries``
+    times, with backoff); a timeout is not, so a hanging agent costs one ``timeout_s`` per call and
+    is reported at once; a 4xx or an answer that is not JSON is an error at once."""
 
     name = "agent"
+    timeout_s = 10.0  # each agent's class says what fits it
 
-    def __init__(self, url: str, timeout_s: float = 30.0, retries: int = 2):
-        self.url, self.timeout_s, self.retries = url.rstrip("/"), timeout_s, retries
+    def __init__(self, url: str, timeout_s: float | None = None, retries: int = 2):
+        self.url, self.retries = url.rstrip("/"), retries
+        if timeout_s is not None:
+            self.timeout_s = timeout_s
 
     def post(self, path: str, body: dict) -> dict:
         last = None
         for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(0.2 * 2 ** (attempt - 1))
             try:
                 response = httpx.post(f"{self.url}{path}", json=body, timeout=self.timeout_s, headers=bearer_header())
-                if response.status_code < 500:
-                    if response.status_code >= 400:
-                        raise AgentUnavailable(f"{self.name} at {self.url}{path} answered {response.status_code}: {response.text[:300]}")
-                    return response.json()
-                last = f"HTTP {response.status_code}"
+            except httpx.TimeoutException:
+                raise AgentUnavailable(f"{self.name} at {self.url}{path} did not answer within {self.timeout_s:g} s") from None
             except httpx.HTTPError as err:
                 last = f"{type(err).__name__}: {err}"
-            time.sleep(0.2 * 2**attempt)
+                continue
+            if response.status_code >= 500:
+                last = f"HTTP {response.status_code}"
+                continue
+            if response.status_code >= 400:
+                raise AgentUnavailable(f"{self.name} at {self.url}{path} answered {response.status_code}: {response.text[:300]}")
+            try:
+                return response.json()
+            except ValueError:
+                raise AgentUnavailable(f"{self.name} at {self.url}{path} answered something that is not JSON: {response.text[:100]!r}") from None
         raise AgentUnavailable(f"{self.name} at {self.url} did not answer after {self.retries + 1} tries ({last})")
 
 
 class RemoteMonitor(RemoteService):
     name = "monitor"
+    timeout_s = 5.0  # a build is simulated in ~1 ms
 
-    def __init__(self, url: str, timeout_s: float = 30.0, retries: int = 2):
+    def __init__(self, url: str, timeout_s: float | None = None, retries: int = 2):
         super().__init__(url, timeout_s, retries)
         self._latest_failure_log: dict[str, str] = {}
 
@@ -73,6 +87,7 @@ class RemoteMonitor(RemoteService):
 
 class RemoteOptimizer(RemoteService):
     name = "optimizer"
+    timeout_s = 10.0  # one forward pass; the first call of a run also loads its model
 
     def best_action(self, scenario: str, observation: list[float] | None = None, state_index: int | None = None) -> dict:
         return self.post(GET_BEST_ACTION, {"scenario": scenario, "observation": observation, "state_index": state_index})
@@ -80,6 +95,7 @@ class RemoteOptimizer(RemoteService):
 
 class RemoteResponder(RemoteService):
     name = "responder"
+    timeout_s = 90.0  # an LLM generation may take its own timeout (60 s by default) after retrieval
 
     def suggest_fix(self, text: str, generator: str | None = None) -> dict:
         return self.post(SUGGEST_FIX, {"text": text, "generator": generator})
@@ -88,7 +104,7 @@ class RemoteResponder(RemoteService):
 REMOTE = {"monitor": RemoteMonitor, "optimizer": RemoteOptimizer, "responder": RemoteResponder}
 
 
-def remote_agents(s: Settings | None = None, timeout_s: float = 30.0, retries: int = 2) -> dict[str, RemoteService]:
-    """A client for each agent whose ``AUTOOPS_<AGENT>_URL`` is set."""
+def remote_agents(s: Settings | None = None) -> dict[str, RemoteService]:
+    """A client for each agent whose ``AUTOOPS_<AGENT>_URL`` is set, with that agent's timeout."""
     s = s or settings()
-    return {name: REMOTE[name](url, timeout_s, retries) for name, url in s.agent_urls().items()}
+    return {name: REMOTE[name](url) for name, url in s.agent_urls().items()}
