@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from autoops import paths
 from autoops.yamlfile import read_mapping
 
 KERNEL = "autoops"
@@ -59,9 +60,10 @@ class Sweep:
 
     @classmethod
     def load(cls, path: str | Path, root: str | Path | None = None) -> "Sweep":
-        """Read a sweep file; relative paths inside it are relative to ``root`` (the project)."""
-        path = Path(path)
-        root = Path(root) if root else Path.cwd()
+        """Read a sweep file; relative paths inside it are relative to ``root``: by default the
+        project checkout (so ``autoops sweep`` works from any directory), else the current one."""
+        path = Path(path).resolve()
+        root = Path(root) if root else (paths.project_root() or Path.cwd())
         data = read_mapping(path, SweepError, "sweep file")
         known = {"notebook", "output_dir", "parameters", "grid", "seeds", "compare"}
         unknown = sorted(set(data) - known)
