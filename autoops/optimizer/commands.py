@@ -8,6 +8,7 @@ torch-free ``autoops.optimizer.settings``.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import typer
@@ -27,7 +28,7 @@ def train_cmd(
     set_: list[str] = typer.Option(None, "--set", help="KEY=VALUE on top of configs/dqn.yaml, repeatable (values are YAML: 3e-4, [128, 128]); keys below."),
     config_name: str = typer.Option("default", "--config-name", help="Short name of this configuration, part of the run folder's name."),
     timesteps: int = typer.Option(None, "--timesteps", min=1, help="Shorthand for --set total_timesteps=N; with --resume, the steps to add."),
-    resume: Path = typer.Option(None, "--resume", help="A run folder: load its model and replay buffer and continue in a new folder."),
+    resume: Path = typer.Option(None, "--resume", help="A run folder (finished, stopped or killed): continue it in a new folder from its newest valid checkpoint, or from the model it saved if newer."),
     run_root: Path = typer.Option(None, "--run-root", help="Where run folders are created (default: the runs folder, AUTOOPS_RUNS_DIR or results/runs).",
                                   show_default=False),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -36,7 +37,11 @@ def train_cmd(
 
     Writes a run folder <scenario>__<config>__<seed>__<time>/ with config.yaml, model.zip,
     replay_buffer.pkl, TensorBoard events and metrics.json (the exact regret of the greedy
-    policy every eval_freq steps). `make tensorboard` shows the runs."""
+    policy every eval_freq steps). `make tensorboard` shows the runs.
+
+    Every checkpoint_freq steps it writes a checkpoint (checkpoints/<step>/); after a kill,
+    --resume continues from it exactly. SIGTERM and Ctrl-C write one and stop (exit 128 + the
+    signal number); a second signal stops at once."""
     from autoops.optimizer.train import train
 
     overrides = list(set_ or [])
@@ -49,10 +54,12 @@ def train_cmd(
         )
     except (SettingsError, RunError, ScenarioError) as err:
         fail(str(err))
-    except KeyboardInterrupt as interrupt:
-        run_dir = getattr(interrupt, "run_dir", "RUN_DIR")
-        say(f"interrupted: the run was saved (status 'interrupted'); continue it with `autoops train --resume {run_dir}`")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as interrupt:  # train's Interrupted: SIGTERM or Ctrl-C, the run saved
+        run_dir = getattr(interrupt, "run_dir", None) or "RUN_DIR"
+        signum = getattr(interrupt, "signum", signal.SIGINT)
+        say(f"interrupted by {signal.Signals(signum).name}: the run was saved (status 'interrupted', with a checkpoint "
+            f"unless a second signal came first); continue it with `autoops train --resume {run_dir}`")
+        raise typer.Exit(128 + signum) from None
     metrics = read_metrics(run_dir)
     final = metrics["final"]
     say(f"{metrics['scenario']}, seed {metrics['seed']}: {metrics['num_timesteps']} steps "

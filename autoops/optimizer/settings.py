@@ -68,9 +68,18 @@ class DQNSettings:
         "Environment steps between exact evaluations of the greedy policy (eval/regret, charts/mean_q).", 1))
     log_freq: int = field(default=500, metadata=_num(
         "Environment steps between charts/mean_reward_per_build, losses/td_loss and charts/SPS points.", 1))
+    checkpoint_freq: int = field(default=0, metadata=_num(
+        "Environment steps between checkpoints (model, replay buffer, step, random states), at the first training "
+        "phase boundary from each multiple; 0: a tenth of total_timesteps, rounded up. A kill loses at most this many "
+        "steps (`autoops train --resume RUN`).", 0))
     torch_threads: int = field(default=1, metadata=_num(
         "torch.set_num_threads; 1 is fastest for this small network and keeps runs reproducible.", 1))
     device: str = field(default="cpu", metadata={"help": "Torch device.", "choices": ("cpu", "cuda", "auto")})
+
+    @property
+    def checkpoint_every(self) -> int:
+        """``checkpoint_freq`` resolved: 0 means a tenth of ``total_timesteps``, rounded up."""
+        return self.checkpoint_freq or -(-self.total_timesteps // 10)
 
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

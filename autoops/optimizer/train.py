@@ -12,8 +12,9 @@ A run is a folder ``<scenario>__<config>__<seed>__<YYYYmmdd-HHMMSS>/`` of the ru
     model.zip              the SB3 model (``DQN.load``)
     replay_buffer.pkl      the replay buffer, to resume
     events.out.tfevents.*  TensorBoard events, the tags below
-    metrics.json           status, final exact evaluation, the regret curve (steps, regret, epsilon);
-                           written last
+    metrics.json           status, final exact evaluation, the regret curve (steps, regret, epsilon),
+                           size and sha256 of model.zip and replay_buffer.pkl; written last
+    checkpoints/<step>/    while training: the newest checkpoint (``runs.writing_checkpoint``)
 
 TensorBoard tags (x axis: environment steps; one step is one build):
 
@@ -40,17 +41,34 @@ schedules before each ``learn`` call so that they stay functions of the absolute
 run has the epsilon (and learning rate) that the uninterrupted run would have had, and training
 past ``total_timesteps`` keeps the final values.
 
+Checkpoints, kills and resuming: every ``checkpoint_freq`` steps (by default a tenth of the run),
+at the first training-phase boundary from each multiple, the run saves its model (with Adam's
+state), its replay buffer and ``state.pkl``: the step, the pickled environment (its position and
+random stream), the random states of Python, NumPy, torch and the action space, the exploration
+rate and the curve so far. At that boundary SB3's state is whole (the last transition stored,
+the training phase done), so ``train(resume_from=run)`` continues from a checkpoint exactly: the
+resumed run ends with the metrics and the model of the uninterrupted run. A run resumed from a
+saved model (stopped by a callback, or ``extra_timesteps`` after the end) starts a new episode
+with a fresh stream derived from the seed and the step instead. SIGTERM and Ctrl-C ask the run
+to stop at the next boundary: it writes a checkpoint, saves itself as "interrupted" and raises
+``Interrupted`` (a KeyboardInterrupt); a second signal stops at once. A finished run deletes its
+checkpoints.
+
 Same seed, same machine, ``torch_threads: 1``: same metrics (the SPS and timings aside).
 """
 
 from __future__ import annotations
 
+import pickle
 import platform
 import random
+import signal
 import subprocess
+import threading
 import time
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import gymnasium as gym
@@ -226,25 +244,77 @@ def build_model(env: gym.Env, settings: DQNSettings, seed: int) -> FastDQN:
 # -- monitoring ----------------------------------------------------------------------------------
 
 
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by a signal; ``run_dir`` holds the saved run and ``signum`` the signal."""
+
+    def __init__(self, signum: int = signal.SIGINT, run_dir: Path | None = None):
+        super().__init__(signal.Signals(signum).name)
+        self.signum, self.run_dir = signum, run_dir
+
+
+class StopRequest:
+    """Set by SIGTERM or Ctrl-C while training; the monitor acts on it at the next training-phase
+    boundary, where a checkpoint is whole."""
+
+    signum: int | None = None
+
+
+@contextmanager
+def _stop_on_signals(stop: StopRequest) -> Iterator[None]:
+    """While training, the first SIGTERM or SIGINT sets ``stop``; a second one raises
+    KeyboardInterrupt at once. Signal handlers belong to the main thread: elsewhere (a sweep's
+    worker thread) the signals keep their handlers. The previous handlers are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if stop.signum is not None:
+            raise Interrupted(signum)
+        stop.signum = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
 class TrainingMonitor(BaseCallback):
     """Writes the TensorBoard tags, evaluates the greedy policy exactly every ``eval_freq``
-    steps (the regret curve of metrics.json) and drives the progress bar."""
+    steps (the regret curve of metrics.json), drives the progress bar, and at training-phase
+    boundaries writes checkpoints and acts on a stop request."""
 
     def __init__(self, settings: DQNSettings, build: BuildModel, writer: SummaryWriter, curve: dict[str, list],
-                 progress: bool, learn_steps: int):
+                 progress: bool, learn_steps: int, checkpoint: Callable[[], None], stop: StopRequest,
+                 rewards: tuple[float, int] = (0.0, 0)):
         super().__init__()
         self.settings, self.build, self.writer = settings, build, writer
         self.optimum = planning.optimum(build)
         self.curve, self.progress, self.learn_steps = curve, progress, learn_steps
+        self.checkpoint, self.stop, self._rewards_at_start = checkpoint, stop, rewards
         self.last_stats: planning.PolicyStats | None = None
         self.seconds = 0.0
 
     def _on_training_start(self) -> None:
         self._start, self._start_steps = time.perf_counter(), self.num_timesteps
         self.end = self.num_timesteps + self.learn_steps
-        self._reward_sum, self._reward_count = 0.0, 0
+        every = self.settings.checkpoint_every
+        self._next_checkpoint = (self.num_timesteps // every + 1) * every
+        self._reward_sum, self._reward_count = self._rewards_at_start
         self._bar = tqdm(total=self.learn_steps, unit="step", desc=self.build.scenario.name, dynamic_ncols=True) if self.progress else None
         self._bar_at = self.num_timesteps
+
+    def _on_rollout_start(self) -> None:
+        # SB3 is between a training phase and the next rollout: its state is whole here
+        t = self.num_timesteps
+        if self.stop.signum is not None:
+            self.checkpoint()
+            raise Interrupted(self.stop.signum)
+        if t >= self._next_checkpoint:
+            self.checkpoint()
+            self._next_checkpoint = (t // self.settings.checkpoint_every + 1) * self.settings.checkpoint_every
 
     def _on_step(self) -> bool:
         t = self.num_timesteps
@@ -335,8 +405,12 @@ def train(
     ``resume_from``: a run folder; loads its model and replay buffer and continues in a new folder
     with ``reset_num_timesteps=False`` for ``extra_timesteps`` steps (by default, whatever is left
     of its ``total_timesteps``), with its settings and scenario.
+    ``resume_from`` continues from the run's newest valid checkpoint instead when it is at least as
+    new as its saved model (always after a kill, which leaves no saved model): exactly, in a new
+    folder, to ``total_timesteps``.
     ``callbacks``: extra SB3 callbacks (one returning False stops the run; it is saved as "stopped"
-    and can be resumed). Ctrl-C saves the run as "interrupted" and re-raises.
+    and can be resumed). SIGTERM or Ctrl-C: the run writes a checkpoint at the next training-phase
+    boundary, saves itself as "interrupted" and raises ``Interrupted`` (a KeyboardInterrupt).
     """
     runs.check_config_name(config_name)
     if resume_from is not None:
@@ -375,7 +449,7 @@ def ensure_trained(scenario: str, seed: int = 0, timesteps: int = 20_000, runs_r
     when there is none, trains one of ``timesteps`` builds with ``seed`` and returns it (the
     caller says so if it wants to: ``runs.latest_run`` tells whether one exists)."""
     sc = get_scenario(scenario)
-    existing = runs.latest_run(sc.name, runs_root)
+    existing = runs.latest_run(sc.name, runs_root)  # a model truncated since it was written is passed over
     if existing is not None:
         return existing
     overrides: dict[str, typing.Any] = {"total_timesteps": timesteps}
@@ -404,9 +478,12 @@ def _seeded_env(sc: Scenario, settings: DQNSettings, seed: int):
 
 def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks) -> Path:
     config = read_run_config(run_dir)
-    for name in (runs.MODEL, runs.REPLAY_BUFFER, runs.METRICS):
-        if not (run_dir / name).is_file():
-            raise RunError(f"{run_dir}: cannot resume, {name} is missing")
+    settings = settings_from_dict(config["settings"], f"{run_dir / runs.CONFIG}")
+    checkpoint, passed_over = runs.latest_checkpoint(run_dir)
+    saved, missing = _saved_step(run_dir)
+    if checkpoint is None and saved is None:
+        why = "; ".join(passed_over) or f"training writes the first one at step {settings.checkpoint_every}"
+        raise RunError(f"{run_dir}: cannot resume, {missing} and there is no valid checkpoint ({why})")
     if overrides:
         raise SettingsError("a resumed run keeps its settings; overrides are not allowed with resume_from")
     sc = get_scenario(config["scenario"])
@@ -414,73 +491,154 @@ def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timest
         raise RunError(f"{run_dir} is a run of {sc.name}, not of {scenario}")
     if seed is not None and int(seed) != config["seed"]:
         raise RunError(f"{run_dir} is a run with seed {config['seed']}, not {seed}")
-    settings = settings_from_dict(config["settings"], f"{run_dir / runs.CONFIG}")
-    metrics = runs.read_metrics(run_dir)
-    done = int(metrics["num_timesteps"])
+    exact = checkpoint is not None and (saved is None or checkpoint.step >= saved)  # the newer state wins
+    done = checkpoint.step if exact else saved
     steps = settings.total_timesteps - done if extra_timesteps is None else int(extra_timesteps)
     if steps < 1:
         raise RunError(f"{run_dir} has trained its {settings.total_timesteps} steps; pass extra_timesteps to train longer")
-    new_dir = runs.new_run_dir(sc.name, config["config_name"], config["seed"], run_root)
 
-    # -- seeding: a fresh stream for this segment, derived from the run's seed and its step -------
-    segment_seed = int(np.random.SeedSequence([config["seed"], done]).generate_state(1)[0] >> 1)
+    if exact:
+        model, state = _load_checkpoint(checkpoint, settings)
+        curve, restored = state["curve"], state
+        config = {**config, "resumed_from_checkpoint": str(checkpoint.path)}
+    else:
+        segment_seed = int(np.random.SeedSequence([config["seed"], done]).generate_state(1)[0] >> 1)
+        model, curve = _load_saved(run_dir, sc, settings, segment_seed, done)
+        restored = None
+        config = {**config, "resumed_from_checkpoint": None, "segment_seed": segment_seed}
+    new_dir = runs.new_run_dir(sc.name, config["config_name"], config["seed"], run_root)
+    config = {**config, "resumed_from": str(run_dir), "resumed_at_step": done,
+              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions()}
+    runs.write_config(new_dir, config)
+    return _learn(model, new_dir, sc, settings, config, steps, True, curve, progress, callbacks, restored)
+
+
+def _saved_step(run_dir: Path) -> tuple[int | None, str]:
+    """The step of the model a run saved when its training ended, or None and what is missing
+    (a killed run saved none)."""
+    for name in (runs.MODEL, runs.REPLAY_BUFFER, runs.METRICS):
+        if not (run_dir / name).is_file():
+            return None, f"{name} is missing"
+    try:
+        return int(runs.read_metrics(run_dir)["num_timesteps"]), ""
+    except (RunError, KeyError, TypeError, ValueError) as err:
+        return None, f"{runs.METRICS} has no step ({err})"
+
+
+def _load_saved(run_dir: Path, sc: Scenario, settings: DQNSettings, segment_seed: int, done: int) -> tuple[FastDQN, dict]:
+    """The model and replay buffer a run saved at its end, for a new segment: a new episode and a
+    fresh stream for every random draw (``segment_seed``)."""
+    metrics = runs.read_metrics(run_dir)
+    for name in (runs.MODEL, runs.REPLAY_BUFFER):
+        problem = runs.file_problem(run_dir / name, runs.recorded(metrics, name))
+        if problem:
+            raise RunError(f"cannot resume: {problem}")
     env = _seeded_env(sc, settings, segment_seed)
-    model = FastDQN.load(run_dir / runs.MODEL, env=env, device=settings.device)  # force_reset: a new episode
-    model.load_replay_buffer(run_dir / runs.REPLAY_BUFFER)
+    try:
+        model = FastDQN.load(run_dir / runs.MODEL, env=env, device=settings.device)  # force_reset: a new episode
+        model.load_replay_buffer(run_dir / runs.REPLAY_BUFFER)
+    except Exception as err:  # damaged without a record to tell: anything in zipfile, pickle or torch
+        raise RunError(f"{run_dir}: cannot resume, its saved model or replay buffer does not load ({type(err).__name__}: {err})") from None
     model.set_logger(Logger(folder=None, output_formats=[]))
     model.set_random_seed(segment_seed)
     if model.num_timesteps != done:
         raise RunError(f"{run_dir}: {runs.MODEL} is at step {model.num_timesteps}, {runs.METRICS} at {done}")
+    return model, {k: list(metrics["curve"][k]) for k in ("steps", "regret", "epsilon")}
 
-    config = {**config, "resumed_from": str(run_dir), "resumed_at_step": done, "segment_seed": segment_seed,
-              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions()}
-    runs.write_config(new_dir, config)
-    curve = {k: list(metrics["curve"][k]) for k in ("steps", "regret", "epsilon")}
-    return _learn(model, new_dir, sc, settings, config, steps, True, curve, progress, callbacks)
+
+def save_checkpoint(model: FastDQN, run_dir: Path, monitor: TrainingMonitor) -> None:
+    """A checkpoint of the run at ``model.num_timesteps`` (call it at a training-phase boundary)."""
+    state = {
+        "step": int(model.num_timesteps),
+        "env": model.get_env().envs[0],  # pickles with its position and random stream (BuildPipelineEnv)
+        "random": random.getstate(),
+        "numpy": np.random.get_state(),  # epsilon draws (FastDQN.predict) and replay sampling
+        "torch": torch.get_rng_state(),
+        "action_space": model.action_space.np_random.bit_generator.state,  # random actions
+        "exploration_rate": model.exploration_rate,
+        "curve": monitor.curve,
+        "rewards": (monitor._reward_sum, monitor._reward_count),  # charts/mean_reward_per_build so far
+    }
+    with runs.writing_checkpoint(run_dir, model.num_timesteps) as folder:
+        model.save(folder / runs.MODEL)
+        model.save_replay_buffer(folder / runs.REPLAY_BUFFER)
+        with open(folder / runs.STATE, "wb") as file:
+            pickle.dump(state, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_checkpoint(checkpoint: runs.Checkpoint, settings: DQNSettings) -> tuple[FastDQN, dict]:
+    """The model of a checkpoint with its replay buffer, environment and random states restored."""
+    try:
+        with open(checkpoint.path / runs.STATE, "rb") as file:
+            state = pickle.load(file)
+        torch.set_num_threads(settings.torch_threads)
+        # force_reset=False: continue the pickled env's episode; seed=None: SB3 would reseed every
+        # stream (and the env at its next reset) on loading, the checkpoint's states are set below
+        model = FastDQN.load(checkpoint.path / runs.MODEL, env=state["env"], device=settings.device, force_reset=False, seed=None)
+        model.load_replay_buffer(checkpoint.path / runs.REPLAY_BUFFER)
+    except Exception as err:  # the manifest matched: a file from another version of a library
+        raise RunError(f"{checkpoint.path}: the checkpoint does not load ({type(err).__name__}: {err})") from None
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    random.setstate(state["random"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    model.action_space.np_random.bit_generator.state = state["action_space"]
+    if model.num_timesteps != checkpoint.step:
+        raise RunError(f"{checkpoint.path}: {runs.MODEL} is at step {model.num_timesteps}, its manifest at {checkpoint.step}")
+    return model, state
 
 
 def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, config: dict, steps: int,
-           resume: bool, curve: dict, progress: bool, callbacks: Iterable[BaseCallback]) -> Path:
+           resume: bool, curve: dict, progress: bool, callbacks: Iterable[BaseCallback], restored: dict | None = None) -> Path:
     build = model.get_env().envs[0].unwrapped.model
     writer = SummaryWriter(log_dir=str(run_dir))
-    monitor = TrainingMonitor(settings, build, writer, curve, progress, steps)
+    stop = StopRequest()
+    monitor = TrainingMonitor(settings, build, writer, curve, progress, steps, lambda: save_checkpoint(model, run_dir, monitor),
+                              stop, restored["rewards"] if restored else (0.0, 0))
     start = model.num_timesteps
     target = start + steps
     _set_schedules(model, settings, steps)
-    status = "complete"
-    try:
-        model.learn(steps, callback=[monitor, *callbacks], log_interval=None, reset_num_timesteps=not resume)
-        if model.num_timesteps < target:
-            status = "stopped"
-    except KeyboardInterrupt as interrupt:
-        status = "interrupted"
-        interrupt.run_dir = run_dir  # for the caller's message; the run is saved below
-        if hasattr(monitor, "_start"):
-            monitor._on_training_end()  # SB3 does not call it when learn raises
-        raise
-    finally:
-        writer.flush()
-        writer.close()
-        model.save(run_dir / runs.MODEL)
-        model.save_replay_buffer(run_dir / runs.REPLAY_BUFFER)
-        final = monitor.last_stats
-        # last, atomically: a run folder with a complete metrics.json has its model saved (runs.latest_run)
-        runs.write_json(run_dir / runs.METRICS, {
-            "scenario": sc.name,
-            "seed": config["seed"],
-            "config_name": config["config_name"],
-            "status": status,
-            "num_timesteps": int(model.num_timesteps),
-            "total_timesteps": settings.total_timesteps,
-            "target_timesteps": int(target),
-            "epsilon": float(model.exploration_rate),
-            "optimal_mean_reward": monitor.optimum.mean_reward,
-            "final": final.as_dict() if final else None,
-            "curve": curve,
-            "timing": {  # of this learn call; exact evaluations included
-                "seconds": monitor.seconds,
-                "steps": int(model.num_timesteps - start),
-                "steps_per_second": (model.num_timesteps - start) / max(monitor.seconds, 1e-9),
-            },
-        })
+    if restored:  # SB3's value at the checkpoint, which epsilon_at matches only to the last bits
+        model.exploration_rate = restored["exploration_rate"]
+    status = "failed"  # until learn returns or is interrupted
+    with _stop_on_signals(stop):
+        try:
+            model.learn(steps, callback=[monitor, *callbacks], log_interval=None, reset_num_timesteps=not resume)
+            status = "complete" if model.num_timesteps >= target else "stopped"
+        except KeyboardInterrupt as interrupt:
+            status = "interrupted"
+            if hasattr(monitor, "_start"):
+                monitor._on_training_end()  # SB3 does not call it when learn raises
+            signum = interrupt.signum if isinstance(interrupt, Interrupted) else signal.SIGINT
+            raise Interrupted(signum, run_dir) from None  # for the caller's message; the run is saved below
+        finally:
+            writer.flush()
+            writer.close()
+            model_path, buffer_path = run_dir / runs.MODEL, run_dir / runs.REPLAY_BUFFER
+            runs.write_atomically(model_path, model.save)
+            runs.write_atomically(buffer_path, model.save_replay_buffer)
+            final = monitor.last_stats
+            # last: a run folder with a complete metrics.json has its model saved (runs.latest_run),
+            # and the records let readers tell a model damaged since
+            runs.write_json(run_dir / runs.METRICS, {
+                "scenario": sc.name,
+                "seed": config["seed"],
+                "config_name": config["config_name"],
+                "status": status,
+                "num_timesteps": int(model.num_timesteps),
+                "total_timesteps": settings.total_timesteps,
+                "target_timesteps": int(target),
+                "epsilon": float(model.exploration_rate),
+                "optimal_mean_reward": monitor.optimum.mean_reward,
+                "final": final.as_dict() if final else None,
+                "curve": curve,
+                "timing": {  # of this learn call; exact evaluations included
+                    "seconds": monitor.seconds,
+                    "steps": int(model.num_timesteps - start),
+                    "steps_per_second": (model.num_timesteps - start) / max(monitor.seconds, 1e-9),
+                },
+                "files": {runs.MODEL: runs.file_record(model_path), runs.REPLAY_BUFFER: runs.file_record(buffer_path)},
+            })
+            # a checkpoint older than the saved model is never used; one at its step resumes exactly
+            runs.remove_checkpoints(run_dir, keep=None if status == "complete" else int(model.num_timesteps))
     return run_dir
