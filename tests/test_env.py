@@ -10,7 +10,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env
 
 import autoops  # noqa: F401  (registers the ids)
-from autoops.envs import FAILURES, N_ACTIONS, N_STATES, OUTCOMES, BuildPipelineEnv, State, describe_action, load_all
+from autoops.envs import FAILURES, N_ACTIONS, N_STATES, OUTCOMES, BuildPipelineEnv, State, describe_action, load_all, load_scenario
 from autoops.envs import model as model_module
 
 SCENARIOS = list(load_all())
@@ -187,12 +187,12 @@ def test_envs_share_a_model_until_the_scenario_file_changes(tmp_path):
     for name in ("default.yaml", source.name):
         (tmp_path / name).write_text((source.parent / name).read_text())
     path = tmp_path / source.name
-    before = BuildPipelineEnv(str(path))
-    assert BuildPipelineEnv(str(path)).model is before.model
+    before = BuildPipelineEnv(load_scenario(path))
+    assert BuildPipelineEnv(load_scenario(path)).model is before.model
     data = yaml.safe_load(path.read_text())
     data.setdefault("commits", {})["large_change_prob"] = 0.5
     path.write_text(yaml.safe_dump(data))
-    after = BuildPipelineEnv(str(path))
+    after = BuildPipelineEnv(load_scenario(path))
     assert after.model is not before.model
     assert not np.array_equal(after.model.transitions, before.model.transitions)
     with pytest.raises(ValueError, match="read-only"):

@@ -28,7 +28,7 @@ def register_scenarios() -> list[str]:
             gym.register(
                 id=scenario.env_id,
                 entry_point="autoops.envs.build_pipeline:BuildPipelineEnv",
-                kwargs={"scenario": str(path)},
+                kwargs={"scenario": scenario.name},  # looked up in the registry when made, never read from a path
                 max_episode_steps=scenario.episode_length,
             )
         ids.append(scenario.env_id)

@@ -1,5 +1,8 @@
 """Scenario files: the parameters of one simulated CI project, loaded and checked.
 
+``get_scenario(name)`` looks a scenario up by name or Gymnasium id in the registry (the files
+below); only ``load_scenario(path)`` reads a file given by path.
+
 Every file in ``configs/scenarios/`` (shipped with the package; ``$AUTOOPS_CONFIG_DIR/scenarios/``
 replaces the set) is merged onto ``default.yaml``; the merged mapping is
 checked against the dataclasses below, so a bad file fails with the file, the field and what
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 import typing
 from dataclasses import dataclass
@@ -264,12 +268,33 @@ def _load_files(files: tuple[tuple[Path, int], ...]) -> tuple[dict[str, Scenario
 
 
 def get_scenario(name: str) -> Scenario:
-    """A scenario by name (``JvmMonorepo``), env id (``AutoOps/JvmMonorepo-v0``) or file path."""
-    if name.endswith(".yaml"):
-        return load_scenario(name)
+    """A registered scenario by name (``JvmMonorepo``) or Gymnasium id (``AutoOps/JvmMonorepo-v0``).
+
+    Never a file: names come from services and config files, and a path would let anyone who can
+    reach an endpoint read any YAML file on the server. ``load_scenario(path)`` reads a file, and
+    ``BuildPipelineEnv(load_scenario(path))`` simulates it."""
     scenarios, errors = load_valid()
     for scenario in scenarios.values():
         if name in (scenario.name, scenario.env_id):
             return scenario
-    broken = f" ({len(errors)} scenario file(s) could not be read; first: {errors[0]})" if errors else ""
-    raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(scenarios)}{broken}")
+    # the count only: a bad file's error names its path and may quote its lines
+    broken = f" ({len(errors)} scenario file(s) could not be read; `autoops env list` says why)" if errors else ""
+    raise ScenarioError(f"unknown scenario {_as_asked(name)}; known: {', '.join(scenarios)}{broken}")
+
+
+# What an error may repeat of an unknown name: a CamelCase word or its Gymnasium id, short. The
+# words rule out what secrets and paths are made of (AKIA..., ghp_..., slashes, dots, runs of
+# capitals or digits), so nothing pasted by mistake comes back in an HTTP answer or a log.
+_ECHOABLE = re.compile(r"(?:AutoOps/)?(?:[A-Z][a-z]+[0-9]?){1,6}(?:-v[0-9])?")
+
+
+def _as_asked(name) -> str:
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
+    if not isinstance(name, str):
+        return f"(a {type(name).__name__}, not a name)"
+    if len(name) <= 48 and _ECHOABLE.fullmatch(name):
+        return repr(name)
+    if re.search(r"[/\\]|\.ya?ml$", name, re.IGNORECASE):
+        return "(a file path: a scenario is a name from the registry; Python reads a file with load_scenario(path))"
+    return "(not shown: not a CamelCase name)"
