@@ -240,7 +240,7 @@ def remove_checkpoints(run_dir: str | os.PathLike, keep: int | None = None) -> N
     for path in parent.iterdir():
         if path.name != str(keep):
             shutil.rmtree(path, ignore_errors=True)
-    if keep is None or not any(parent.iterdir()):
+    if not any(parent.iterdir()):
         parent.rmdir()
 
 

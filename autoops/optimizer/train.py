@@ -402,12 +402,11 @@ def train(
     ``overrides``: ``KEY=VALUE`` strings or a mapping, on top of ``configs/dqn.yaml``.
     ``run_root``: where the run folder goes (default ``autoops.paths.runs_dir()``).
     ``config_name``: a short name of the configuration for the folder name ("default" otherwise).
-    ``resume_from``: a run folder; loads its model and replay buffer and continues in a new folder
-    with ``reset_num_timesteps=False`` for ``extra_timesteps`` steps (by default, whatever is left
-    of its ``total_timesteps``), with its settings and scenario.
-    ``resume_from`` continues from the run's newest valid checkpoint instead when it is at least as
-    new as its saved model (always after a kill, which leaves no saved model): exactly, in a new
-    folder, to ``total_timesteps``.
+    ``resume_from``: a run folder to continue in a new folder, with its settings and scenario, for
+    ``extra_timesteps`` steps (by default, whatever is left of its ``total_timesteps``): exactly
+    from its newest valid checkpoint when that is at least as new as the model the run saved at its
+    end (always after a kill, which saves none); else from that model and its replay buffer, with
+    a fresh random stream.
     ``callbacks``: extra SB3 callbacks (one returning False stops the run; it is saved as "stopped"
     and can be resumed). SIGTERM or Ctrl-C: the run writes a checkpoint at the next training-phase
     boundary, saves itself as "interrupted" and raises ``Interrupted`` (a KeyboardInterrupt).
@@ -593,8 +592,13 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
     build = model.get_env().envs[0].unwrapped.model
     writer = SummaryWriter(log_dir=str(run_dir))
     stop = StopRequest()
-    monitor = TrainingMonitor(settings, build, writer, curve, progress, steps, lambda: save_checkpoint(model, run_dir, monitor),
-                              stop, restored["rewards"] if restored else (0.0, 0))
+
+    def checkpoint() -> None:
+        writer.flush()  # the events up to the checkpoint survive a kill with it
+        save_checkpoint(model, run_dir, monitor)
+
+    monitor = TrainingMonitor(settings, build, writer, curve, progress, steps, checkpoint, stop,
+                              restored["rewards"] if restored else (0.0, 0))
     start = model.num_timesteps
     target = start + steps
     _set_schedules(model, settings, steps)
