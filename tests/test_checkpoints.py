@@ -43,7 +43,7 @@ def reference(tmp_path_factory):
 
 def start_training(root):
     command = [sys.executable, "-m", "autoops.cli", "train", "-s", SCENARIO, "--seed", str(SEED),
-               *sum((["--set", s] for s in SETTINGS), []), "--run-root", str(root), "--no-progress"]
+               *[arg for s in SETTINGS for arg in ("--set", s)], "--run-root", str(root), "--no-progress"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root.parent)
 
 
