@@ -1,12 +1,26 @@
 """The Prometheus metrics of every AutoOps agent, in one place so names and labels stay consistent.
 
 Conventions (prometheus.io/docs/practices/naming): base units (seconds, dollars), ``_total``
-counters, label values from small fixed sets (scenario names, taxonomy ids, action ids,
-generator names), never free text. All live in prometheus_client's default registry, so an app
-that runs several agents in one process serves them all on one ``/metrics``.
+counters, label values from small closed sets (registered scenario names, taxonomy ids, action
+ids, generator names, the reasons below), never free text: each new value is a new series that
+Prometheus and ``/metrics`` keep for ever, so a label fed from a request would let anyone grow
+them without bound (and show what was sent). ``closed()`` maps anything else to ``other``. All
+live in prometheus_client's default registry, so an app that runs several agents in one process
+serves them all on one ``/metrics``.
 """
 
+from collections.abc import Collection
+
 from prometheus_client import Counter, Gauge, Histogram
+
+OTHER = "other"
+FALLBACK_REASONS = ("error", "timeout", "unsupported")  # what GenerationFailed.reason may be
+
+
+def closed(value: str | None, known: Collection[str]) -> str:
+    """``value`` as a label value: itself when it is one of ``known``, else ``other``."""
+    return value if value in known else OTHER
+
 
 BUILDS = Counter("autoops_builds_total", "Simulated CI builds.", ["scenario", "status", "failure_category"])
 BUILD_DURATION = Histogram(

@@ -33,9 +33,19 @@ from autoops.agents.schemas import BestAction, BuildResult, Suggestion, diagnose
 from autoops.envs import OUTCOMES
 from autoops.envs.model import STATE_FACTORS
 from autoops.notify import Notifier
+from autoops.responder.logtext import REDACTED, redact
 
 MAX_ANSWERS = 200  # the latest answers to alerts kept for GET /answers
 MAX_REMEMBERED_ALERTS = 1000
+# What is kept of an alert. Alertmanager's webhook carries whatever its senders wrote, and every
+# answer is stored, served by GET /answers and sent to chat, so each part is redacted and cut:
+# an answer holds at most ~20,000 characters (24 labels of 2 x 200, the text, the evidence, and
+# the responder's suggestion of ~2,000), so GET /answers stays under ~4 MB whatever arrives.
+MAX_TEXT = 4_000  # characters of an annotation, of the alert's text and of the evidence log
+MAX_LABEL = 200  # characters of a label's name or value, and of an annotation's name
+MAX_PAIRS = 24  # labels, and annotations, of one alert
+MAX_KEY = 128  # characters of the fingerprint and start time that tell one firing from another
+CUT = " …[cut]"
 
 
 @dataclass
@@ -50,7 +60,41 @@ class ControllerSettings:
 def alert_text(alert: dict) -> str:
     """What the responder reads of one Alertmanager alert: its name, summary and description."""
     labels, notes = alert.get("labels") or {}, alert.get("annotations") or {}
-    return f"{labels.get('alertname', 'alert')}: {notes.get('summary', '')}. {notes.get('description', '')}".strip()
+    text = f"{labels.get('alertname', 'alert')}: {notes.get('summary', '')}. {notes.get('description', '')}".strip()
+    return clean_text(text, MAX_TEXT)
+
+
+def clean_text(text, limit: int) -> str:
+    """``text`` as the controller may keep, answer, log and send it: valid UTF-8 (a lone surrogate
+    could not be encoded in any answer), secrets redacted, then at most ``limit`` characters.
+
+    Only what is kept is redacted, and 16,000 characters after it, so that a secret across the cut
+    is still whole when it is recognised: a megabyte costs what 20 kB does."""
+    text = str(text)[: limit + 16_000].encode("utf-8", "replace").decode("utf-8")
+    text = redact(text)
+    return text if len(text) <= limit else text[: limit - len(CUT)] + CUT
+
+
+def clean_pairs(pairs, value_limit: int) -> dict[str, str]:
+    """The first ``MAX_PAIRS`` labels or annotations, cleaned. A value is redacted together with
+    its name, as ``name=value``, so ``password: hunter2`` loses its value too."""
+    cleaned = {}
+    for name, value in list((pairs or {}).items())[:MAX_PAIRS]:
+        name = clean_text(name, MAX_LABEL)
+        pair = clean_text(f"{name}={value}", len(name) + 1 + value_limit)
+        cleaned[name] = pair[len(name) + 1:] if pair.startswith(f"{name}=") else REDACTED
+    return cleaned
+
+
+def clean_alert(alert: dict) -> dict:
+    """An Alertmanager alert as it enters: its labels and annotations cleaned, the fields that
+    tell one firing from another cut to size."""
+    return {
+        "status": alert.get("status"),
+        "labels": clean_pairs(alert.get("labels"), MAX_LABEL),
+        "annotations": clean_pairs(alert.get("annotations"), MAX_TEXT),
+        **{key: str(alert[key])[:MAX_KEY] for key in ("fingerprint", "startsAt") if alert.get(key)},
+    }
 
 
 class Controller:
@@ -160,11 +204,15 @@ class Controller:
         of 14 simulated cases)."""
         answers = []
         for alert in alerts:
-            if alert.get("status") != "firing" or self._seen(alert):
+            if alert.get("status") != "firing":
                 continue
-            labels = alert.get("labels") or {}
+            alert = clean_alert(alert)  # before anything is kept, answered, logged or sent
+            if self._seen(alert):
+                continue
+            labels = alert["labels"]
             text = alert_text(alert)
             evidence = self.monitor.latest_failure_log(labels["scenario"]) if labels.get("scenario") else None
+            evidence = clean_text(evidence, MAX_TEXT) if evidence else None
             suggestion, error = self._call("responder", self.responder.suggest_fix, evidence or text, self.settings.generator)
             answer = {"alertname": labels.get("alertname"), "labels": labels, "text": text, "evidence": evidence, "suggestion": suggestion}
             if error:

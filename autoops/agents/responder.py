@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from autoops import metrics
+from autoops.responder.generators import GENERATORS
 
 
 class ResponderAgent:
@@ -26,7 +27,9 @@ class ResponderAgent:
 
     def suggest_fix(self, text: str, generator: str | None = None) -> dict:
         suggestion = self.responder.suggest(text, generator=generator)
-        name = generator or self.responder.default_generator
+        # a declined text never reaches a generator, so the name asked for is not checked: it is
+        # counted under a known name or "other", never as itself
+        name = metrics.closed(generator or self.responder.default_generator, GENERATORS)
         outcome = "declined" if suggestion.declined else "fallback" if suggestion.fallback_reason else "suggested"
         metrics.RESPONDER_REQUESTS.labels(name, outcome).inc()
         metrics.RESPONDER_LATENCY.labels(name).observe(suggestion.latency_ms / 1000)
@@ -35,5 +38,6 @@ class ResponderAgent:
         if suggestion.declined:
             metrics.RESPONDER_DECLINES.inc()
         if suggestion.fallback_reason:
-            metrics.RESPONDER_FALLBACKS.labels(suggestion.fallback_reason.split(":")[0]).inc()
+            reason = suggestion.fallback_reason.split(":")[0]
+            metrics.RESPONDER_FALLBACKS.labels(metrics.closed(reason, metrics.FALLBACK_REASONS)).inc()
         return suggestion.as_dict()
