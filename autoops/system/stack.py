@@ -4,6 +4,10 @@ The binaries are Debian's (``apt-get install prometheus prometheus-alertmanager`
 configuration is rendered from the shipped ``monitoring/`` folder into the stack folder
 (``autoops.paths.stack_dir()`` by default) with the chosen ports, and their data, logs and PID
 files live there too, so several stacks on different ports and folders do not meet.
+
+With ``AUTOOPS_API_TOKEN`` set, the controller's ``/alerts`` needs it, so the token is written
+to ``api-token`` in the stack folder (mode 0600) and Alertmanager sends it from there; without
+one, that file is removed and Alertmanager sends no ``Authorization`` header.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import httpx
 import yaml
 
 from autoops import paths
+from autoops.settings import Settings
 
 INSTALL_HINT = "install Debian's packages: sudo apt-get install prometheus prometheus-alertmanager"
 SERVICES = ("prometheus", "alertmanager", "controller")  # the order they start in
+TOKEN_FILE = "api-token"  # Alertmanager's credentials_file for the controller's /alerts
 
 
 class StackError(RuntimeError):
@@ -35,6 +41,15 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)  # a service that reloads never reads half a file
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Like ``_write``, readable by the owner only from the first byte on."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -54,8 +69,9 @@ class Stack:
         }
 
     # -- configuration ------------------------------------------------------------------------
-    def render_configs(self, agent_targets: list[str] = ()) -> None:
-        """Write prometheus.yml, its rules, the agents' targets and alertmanager.yml with our ports."""
+    def render_configs(self, agent_targets: list[str] = (), api_token: str | None = None) -> None:
+        """Write prometheus.yml, its rules, the agents' targets and alertmanager.yml with our ports,
+        and Alertmanager's token file when ``api_token`` is given."""
         monitoring = paths.monitoring_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
         prom = yaml.safe_load((monitoring / "prometheus.yml").read_text())
@@ -69,9 +85,21 @@ class Stack:
         _write(self.folder / "prometheus.yml", yaml.safe_dump(prom, sort_keys=False))
         _write(self.folder / "agents.targets.json", json.dumps([{"targets": list(agent_targets)}] if agent_targets else []))
         am = yaml.safe_load((monitoring / "alertmanager.yml").read_text())
+        token_file = self.folder / TOKEN_FILE
         for receiver in am["receivers"]:
             for hook in receiver.get("webhook_configs", []):
                 hook["url"] = f"{self.urls['controller']}/alerts"
+                http = hook.get("http_config") or {}
+                if api_token and "authorization" in http:
+                    http["authorization"]["credentials_file"] = str(token_file)
+                elif "authorization" in http:  # a missing file would fail every send; an empty one sends "Bearer "
+                    del http["authorization"]
+                    if not http:
+                        del hook["http_config"]
+        if api_token:
+            _write_secret(token_file, api_token)
+        else:
+            token_file.unlink(missing_ok=True)  # no stale token left on disk
         _write(self.folder / "alertmanager.yml", yaml.safe_dump(am, sort_keys=False))
 
     def commands(self) -> dict[str, list[str]]:
@@ -114,8 +142,10 @@ class Stack:
     def up(self, timeout_s: float = 60.0, env: dict | None = None) -> dict[str, str]:
         """Start whatever is not running, then wait until Prometheus sees every target up. If that
         fails (a busy port, a service that exits, a timeout), the services this call started are
-        stopped again before the error goes up; those that were already running are left alone."""
-        self.render_configs()
+        stopped again before the error goes up; those that were already running are left alone.
+        ``env``: settings for the controller's process, on top of this process's environment."""
+        # the controller's token, as the controller will read it, is the one Alertmanager must send
+        self.render_configs(api_token=Settings.from_env({**os.environ, **(env or {})}).api_token)
         commands = self.commands()
         # a checkout that is not installed imports autoops from its own root, as the caller did
         cwd = paths.project_root() or self.folder
