@@ -64,7 +64,8 @@ def _apprise_quiet() -> Iterator[None]:
 
 
 def format_message(answer: dict) -> tuple[str, str]:
-    """Title and Markdown body for one answered alert (an item of ``ResponderAgent.answer_alerts``)."""
+    """Title and Markdown body for one answered alert (an item of ``Controller.answer_alerts``,
+    whose text and labels were redacted and cut where the alert entered)."""
     labels = answer.get("labels") or {}
     where = ", ".join(f"{name}={labels[name]}" for name in TITLE_LABELS if labels.get(name))
     title = f"[AutoOps] {answer.get('alertname') or 'alert'} firing" + (f" ({where})" if where else "")
