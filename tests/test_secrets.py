@@ -279,3 +279,13 @@ def test_stored_answers_stay_small_whatever_arrives():
     assert len(stored) < 60 * 20_000, len(stored)  # 55 MB before
     assert MAX_ANSWERS * 20_000 <= 4_000_000
     assert "…[cut]" in stored and "Hunter2" not in stored
+
+
+def test_an_alert_that_no_answer_could_encode_is_cleaned_where_it_enters():
+    """A lone surrogate stored in an answer made every later GET /answers a 500."""
+    controller = Controller(ControllerSettings(scenario="PythonLibrary"), responder=StubResponder(), notifier=Notifier())
+    (answer,) = controller.answer_alerts([alert("sur", {"alertname": "Odd\ud800", "password": "Hunter2-Correct-Horse"},
+                                                {"summary": "ERROR \ud800", "description": PEM})])
+    stored = json.dumps(list(controller.answers), ensure_ascii=False).encode("utf-8")  # raised UnicodeEncodeError before
+    assert answer["labels"] == {"alertname": "Odd?", "password": "[REDACTED]"}
+    assert b"Hunter2" not in stored and b"secretPEMbody" not in stored
