@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-from autoops.responder.kb import KnowledgeBase
+from autoops.responder.evidence import MAX_ACTIONS, Evidence, placeholders
+from autoops.responder.kb import Incident, KnowledgeBase
 from autoops.responder.llm import ModelUnavailable
 from autoops.responder.logtext import normalise
 from autoops.responder.retrieval import Hit
@@ -39,9 +40,10 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9_.+-]{3,}")
 
 
 class ExtractiveGenerator:
-    """Quotes the knowledge base: the Root cause and numbered Fix steps of the best incident,
-    a one-line summary from its title and the category's description, and the other incidents
-    of the same category among the hits as further reading."""
+    """An answer that fits the log, taken from the best incident: the log lines that matched
+    (``evidence``), a one-sentence summary with the log's own names, the one cause the evidence
+    points to, at most three one-line actions with those names filled in, and the incident's
+    full steps and other causes in ``details``; close runner-up incidents in ``alternatives``."""
 
     name = "extractive"
 
@@ -53,21 +55,104 @@ class ExtractiveGenerator:
             raise ValueError("no hits to generate from")
         best = hits[0]
         incident = self.kb[best.incident_id]
-        category = self.kb.taxonomy.categories.get(incident.category)
-        summary = incident.title
-        if category and category.description:
-            summary += f" ({incident.category}: {category.description})"
+        evidence = incident.evidence(query)
         same_category = [h.incident_id for h in hits if h.category == best.category]
         return Suggestion(
-            summary=summary,
-            root_cause=incident.root_cause,
-            fix_steps=incident.fix_steps,
+            summary=summary_of(incident, evidence),
+            root_cause=root_cause_of(incident, evidence),
+            fix_steps=actions_of(incident, evidence),
             incident_ids=list(dict.fromkeys([best.incident_id, *same_category])),
             category=incident.category,
             confidence=best.score,
             generator=self.name,
             hits=hits,
+            evidence=[{"line": n, "text": line} for n, line in evidence.lines],
+            details=details_of(incident, evidence),
+            alternatives=alternatives_of(hits),
         )
+
+
+MAX_SUMMARY_CHARS = 160
+MAX_ACTION_CHARS = 220
+CLOSE_RRF = 0.9  # a runner-up whose fused rank score is within 10% of the best is shown as an alternative
+_MARKDOWN = re.compile(r"\*\*|__|(?<!\w)\*(?!\s)|`")
+
+
+def plain(text: str) -> str:
+    """One line of markdown as plain text: emphasis marks dropped, code kept as `code`, spaces collapsed."""
+    return " ".join(re.sub(r"\*\*|__", "", text).split())
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at the last word boundary before ``limit`` characters, with "…", never mid-word."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-(") + "…"
+
+
+def one_line(step: str) -> str:
+    """A fix step as one line: its first line, and when that line only introduces a code block
+    (ends in ":"), the block's first command after it."""
+    lines = [line.strip() for line in step.splitlines()]
+    first = plain(lines[0]) if lines else ""
+    if first.endswith(":"):
+        code = next((line for line in lines[1:] if line and not line.startswith(("```", "~~~"))), "")
+        first = f"{first} `{code}`" if code else first.rstrip(":") + "."
+    return shorten(first, MAX_ACTION_CHARS)
+
+
+def _captured(template: str, evidence: Evidence) -> bool:
+    names = [name for name, _ in placeholders(template)]
+    return not names or any(name in evidence.captures for name in names)
+
+
+def summary_of(incident: Incident, evidence: Evidence) -> str:
+    """What failed in this log, in one sentence with its own names: the incident's (or the chosen
+    cause's) summary template when the log gave it names, else the title and the first matching line."""
+    template = (evidence.cause.summary if evidence.cause and evidence.cause.summary else None) or incident.summary
+    if template and placeholders(template) and _captured(template, evidence):
+        return shorten(evidence.fill(template), MAX_SUMMARY_CHARS)
+    if evidence.lines:
+        line = evidence.lines[0][1]
+        return shorten(f"{incident.title}: {line}", MAX_SUMMARY_CHARS)
+    return shorten(evidence.fill(template) if template else incident.title, MAX_SUMMARY_CHARS)
+
+
+def root_cause_of(incident: Incident, evidence: Evidence) -> str:
+    """The one cause the log points to (or the incident's first, most common, cause), filled in."""
+    if evidence.cause is not None:
+        return evidence.fill(evidence.cause.text)
+    return _first_sentence(incident.root_cause, 400)
+
+
+def actions_of(incident: Incident, evidence: Evidence) -> list[str]:
+    """At most three one-line actions, most specific first: the chosen cause's, then the incident's steps."""
+    actions = [shorten(evidence.fill(a), MAX_ACTION_CHARS) for a in (evidence.cause.actions if evidence.cause else ())]
+    for step in incident.fix_steps:
+        if len(actions) >= MAX_ACTIONS:
+            break
+        line = one_line(step)
+        if line and line not in actions:
+            actions.append(line)
+    return actions[:MAX_ACTIONS]
+
+
+def details_of(incident: Incident, evidence: Evidence) -> dict:
+    """The incident in full, for whoever reads on: its other causes, every fix step, how to verify."""
+    others = [evidence.fill(c.text) for c in incident.causes if c is not evidence.cause]
+    return {"incident": incident.id, "title": incident.title, "other_causes": others,
+            "steps": incident.fix_steps, "verify": incident.verify}
+
+
+def alternatives_of(hits: list[Hit]) -> list[dict]:
+    """Runner-up incidents of another category whose fused score is close to the best's."""
+    best = hits[0]
+    return [{"incident_id": h.incident_id, "category": h.category, "title": h.title}
+            for h in hits[1:] if h.category != best.category and best.rrf > 0 and h.rrf >= CLOSE_RRF * best.rrf]
 
 
 class GenerationFailed(RuntimeError):

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import yaml
 
+from autoops.responder.evidence import Cause, Evidence, PatternError, parse_causes, read_evidence
+
 from autoops import paths
 from autoops.settings import settings
 
@@ -98,6 +100,13 @@ class Incident:
     fix: str
     verify: str
     path: Path
+    patterns: tuple[re.Pattern, ...] = ()  # named captures for answers that fit the log (autoops.responder.evidence)
+    causes: tuple[Cause, ...] = ()
+    summary: str | None = None  # a one-sentence template with {placeholders}
+
+    def evidence(self, log: str) -> Evidence:
+        """The lines of ``log`` that match this incident, the names they capture and the cause they point to."""
+        return read_evidence(log, self.patterns, self.causes, self.signatures)
 
     @property
     def fix_steps(self) -> list[str]:
@@ -310,6 +319,11 @@ def parse_incident(path: Path, taxonomy: Taxonomy) -> Incident:
         raise KnowledgeBaseError(path, len(lines), "unclosed ``` code block")
 
     body = {SECTIONS[name]: "\n".join(sections[name]).strip() for name in SECTIONS}
+    try:
+        patterns, causes, summary = parse_causes(meta)
+    except PatternError as err:
+        key = next((k for k in ("causes", "patterns", "summary") if f"`{k}`" in str(err)), "patterns")
+        raise KnowledgeBaseError(path, _key_line(fm_lines, key, first), str(err)) from None
     return Incident(
         id=meta["id"],
         title=meta["title"].strip(),
@@ -317,6 +331,9 @@ def parse_incident(path: Path, taxonomy: Taxonomy) -> Incident:
         tags=tuple(str(t) for t in meta["tags"]),
         signatures=tuple(meta["signatures"]),
         path=path,
+        patterns=patterns,
+        causes=causes,
+        summary=summary,
         **body,
     )
 

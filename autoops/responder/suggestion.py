@@ -15,9 +15,14 @@ from autoops.responder.retrieval import Hit
 
 @dataclass
 class Suggestion:
-    """A structured answer for one log. ``declined`` is True when no incident matches well
-    enough; then ``fix_steps`` is empty and ``summary`` says so. ``confidence`` is the best hit's
-    calibrated score. ``hits`` are the retrieved incidents (for display and audit)."""
+    """A structured answer for one log. ``summary``: one sentence (at most 160 characters) on what
+    failed in this log, with its own names; ``root_cause``: the one cause the log points to;
+    ``fix_steps``: at most three one-line actions, most specific first; ``evidence``: the log lines
+    that matched (redacted, with their line numbers); ``details``: the incident in full (other
+    causes, every step, how to verify); ``alternatives``: close runner-up incidents of another
+    category. ``declined`` is True when no incident matches well enough; then ``fix_steps`` is
+    empty and ``summary`` says so. ``confidence`` is the best hit's calibrated score. ``hits`` are
+    the retrieved incidents (for display and audit)."""
 
     summary: str
     root_cause: str
@@ -30,6 +35,15 @@ class Suggestion:
     fallback_reason: str | None = None
     declined: bool = False
     hits: list[Hit] = field(default_factory=list)
+    evidence: list[dict] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    alternatives: list[dict] = field(default_factory=list)
+
+    def one_line(self) -> str:
+        """The summary and the first action, for a one-line view (never cut mid-word)."""
+        if self.declined or not self.fix_steps:
+            return self.summary
+        return f"{self.summary.rstrip('.…')}. First: {self.fix_steps[0]}"
 
     def as_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "hits"}
