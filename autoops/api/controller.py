@@ -4,10 +4,17 @@ Alertmanager's webhook ``/alerts``."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from autoops.agents.controller import Controller
-from autoops.api.common import require_token
+from autoops.api.common import StrictJSONRoute, errors, require_token
+from autoops.api.responder import generation_slot
+
+
+# Each firing alert is one responder call (~10 ms extractive, seconds with an LLM): a body of 1 MB
+# could otherwise hold 40,000 alerts and minutes of work. monitoring/alertmanager.yml sends at
+# most 20 per notification (the webhook's `max_alerts`).
+MAX_ALERTS = 100
 
 
 class Alert(BaseModel):
@@ -24,23 +31,24 @@ class AlertmanagerPayload(BaseModel):
     version: str | None = None
     status: str | None = None
     receiver: str | None = None
-    alerts: list[Alert]
+    alerts: list[Alert] = Field(max_length=MAX_ALERTS)
 
 
 def router(controller: Controller) -> APIRouter:
-    api = APIRouter(tags=["controller"])
+    api = APIRouter(tags=["controller"], route_class=StrictJSONRoute)
+    protected = {"dependencies": [Depends(require_token)], "responses": errors(401)}
 
-    @api.post("/run", dependencies=[Depends(require_token)])
+    @api.post("/run", **protected)
     def run() -> dict:
         """One iteration: what the optimizer chose, the build, and the responder's suggestion."""
         return controller.run_once()
 
-    @api.post("/loop/start", dependencies=[Depends(require_token)])
+    @api.post("/loop/start", **protected)
     def loop_start() -> dict:
         """Start the continuous loop (one iteration every interval)."""
         return {"started": controller.start(), **controller.status()}
 
-    @api.post("/loop/stop", dependencies=[Depends(require_token)])
+    @api.post("/loop/stop", **protected)
     def loop_stop() -> dict:
         return {"stopped": controller.stop(), **controller.status()}
 
@@ -48,11 +56,15 @@ def router(controller: Controller) -> APIRouter:
     def status() -> dict:
         return controller.status()
 
-    @api.post("/alerts", tags=["responder"])
+    @api.post("/alerts", tags=["responder"], dependencies=[Depends(require_token)],
+              responses=errors(401, 413, 503, e503="The responder's LLM generations are all busy (max_concurrent_generations); "
+                                                    "Alertmanager sends the alerts again."))
     def alerts(payload: AlertmanagerPayload) -> dict:
         """Alertmanager's webhook: a suggestion for each firing alert (answered once per firing),
         kept for ``GET /answers`` and sent to the configured notification URLs."""
-        answers = controller.answer_alerts([alert.model_dump() for alert in payload.alerts])
+        # 503, not 429, when no generation slot is free: Alertmanager retries a webhook only on 5xx
+        with generation_slot(controller.responder, controller.settings.generator, status=503):
+            answers = controller.answer_alerts([alert.model_dump() for alert in payload.alerts])
         return {"answered": len(answers), "answers": answers}
 
     @api.get("/answers")

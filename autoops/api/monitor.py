@@ -8,20 +8,24 @@ from pydantic import BaseModel, Field
 from autoops.agents.monitor import MonitorAgent
 from autoops.agents.schemas import BuildResult
 from autoops.api.client import SIMULATE_BUILD
-from autoops.api.common import create_app, require_token
+from autoops.api.common import StrictJSONRoute, create_app, errors, json_int, require_token
 from autoops.envs import N_ACTIONS, ScenarioError
 
 
+Action = json_int(ge=0, lt=N_ACTIONS)
+Seed = json_int(ge=0)
+
+
 class SimulateBuildRequest(BaseModel):
-    scenario: str = Field("BuildPipeline", description="Scenario name or Gymnasium id (`autoops env list`).")
-    action: int | None = Field(None, ge=0, lt=N_ACTIONS, description="Build configuration id; default 1, 'use cache'.")
-    seed: int | None = Field(None, description="Restart this scenario's simulation with this seed.")
+    scenario: str = Field("BuildPipeline", max_length=100, description="Scenario name or Gymnasium id (`autoops env list`).")
+    action: Action | None = Field(None, description="Build configuration id; default 1, 'use cache'.")
+    seed: Seed | None = Field(None, description="Restart this scenario's simulation with this seed.")
 
 
 def router(agent: MonitorAgent) -> APIRouter:
-    api = APIRouter(tags=["monitor"])
+    api = APIRouter(tags=["monitor"], route_class=StrictJSONRoute)
 
-    @api.post(SIMULATE_BUILD, response_model=BuildResult, dependencies=[Depends(require_token)])
+    @api.post(SIMULATE_BUILD, response_model=BuildResult, dependencies=[Depends(require_token)], responses=errors(401, 404, 413))
     async def simulate_build(request: SimulateBuildRequest) -> dict:
         """Run one simulated CI build and return its outcome and error log."""
         try:

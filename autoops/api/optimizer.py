@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field, StrictFloat, model_validator
 
 from autoops.agents import AgentUnavailable
 from autoops.agents.optimizer import OptimizerAgent
 from autoops.agents.schemas import BestAction
 from autoops.api.client import GET_BEST_ACTION
-from autoops.api.common import create_app
+from autoops.api.common import StrictJSONRoute, create_app, errors, field_error, json_int, require_token
 from autoops.envs import N_STATES, ScenarioError
+from autoops.envs.model import OBS_SIZE
+
+
+StateIndex = json_int(ge=0, lt=N_STATES)
 
 
 class BestActionRequest(BaseModel):
-    scenario: str = Field("BuildPipeline", description="Scenario name or Gymnasium id.")
-    observation: list[float] | None = Field(None, description="The simulator's observation (16 numbers in [0, 1]).")
-    state_index: int | None = Field(None, ge=0, lt=N_STATES, description="Or the simulator's state index.")
+    """Exactly one of ``observation`` and ``state_index`` (the other absent or null), so ``{}`` is
+    refused by the schema as by the service."""
+
+    scenario: str = Field("BuildPipeline", max_length=100, description="Scenario name or Gymnasium id.")
+    observation: list[Annotated[StrictFloat, Field(ge=0, le=1)]] | None = Field(
+        None, min_length=OBS_SIZE, max_length=OBS_SIZE, description=f"The simulator's observation ({OBS_SIZE} numbers in [0, 1]).")
+    state_index: StateIndex | None = Field(None, description="Or the simulator's state index.")
+
+    # the rule in the schema too (each branch whole: a generator may draw from one branch alone)
+    model_config = {"json_schema_extra": {"oneOf": [
+        {"required": ["observation"], "properties": {"observation": {
+            "type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}, "minItems": OBS_SIZE, "maxItems": OBS_SIZE}}},
+        {"required": ["state_index"], "properties": {"state_index": {"type": "integer", "minimum": 0, "maximum": N_STATES - 1}}},
+    ]}}
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BestActionRequest:
+        if (self.observation is None) == (self.state_index is None):
+            raise ValueError(f"give exactly one of observation ({OBS_SIZE} numbers) or state_index")
+        return self
 
 
 def router(agent: OptimizerAgent) -> APIRouter:
-    api = APIRouter(tags=["optimizer"])
+    api = APIRouter(tags=["optimizer"], route_class=StrictJSONRoute)
 
-    @api.post(GET_BEST_ACTION, response_model=BestAction)
+    @api.post(GET_BEST_ACTION, response_model=BestAction, dependencies=[Depends(require_token)],
+              responses=errors(401, 404, 413, 503, e503="No trained optimizer for this scenario (the message says how to train one)."))
     def get_best_action(request: BestActionRequest) -> dict:
         """The build configuration the trained DQN picks for a state, with its Q-values."""
         try:
@@ -30,7 +54,7 @@ def router(agent: OptimizerAgent) -> APIRouter:
         except ScenarioError as err:
             raise HTTPException(404, str(err)) from None
         except ValueError as err:
-            raise HTTPException(422, str(err)) from None
+            raise field_error("observation", str(err)) from None
         except AgentUnavailable as err:
             raise HTTPException(503, str(err)) from None
 

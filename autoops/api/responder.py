@@ -2,32 +2,87 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from autoops.agents.responder import ResponderAgent
 from autoops.agents.schemas import Suggestion
 from autoops.api.client import SUGGEST_FIX
-from autoops.api.common import create_app
+from autoops.api.common import StrictJSONRoute, create_app, errors, require_token
+from autoops.responder.generators import GENERATORS
 from autoops.responder.responder import ConfigError
 
 
 class SuggestRequest(BaseModel):
     text: str = Field(min_length=1, description="A failed build's log or an error message (secrets are redacted first).")
-    generator: str | None = Field(None, description="extractive, smollm2, hf or openai; default from configs/responder.yaml.")
+    generator: Literal[GENERATORS] | None = Field(None, description="Default: the generator of configs/responder.yaml.")
+
+
+class GenerationSlots:
+    """At most ``limit`` LLM generations at once; one more is refused at once rather than queued
+    (a queued request holds a worker thread for minutes while the cores are busy anyway)."""
+
+    RETRY_AFTER_S = 10
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def hold(self, status: int) -> Iterator[None]:
+        if not self._free.acquire(blocking=False):
+            raise HTTPException(status, f"{self.limit} LLM generation(s) running, the most this service runs at once "
+                                        "(max_concurrent_generations in configs/responder.yaml); retry later",
+                                headers={"Retry-After": str(self.RETRY_AFTER_S)})
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
+_slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_slots_lock = threading.Lock()
+
+
+@contextmanager
+def generation_slot(agent, generator: str | None, status: int = 429) -> Iterator[None]:
+    """Hold one of the agent's LLM generation slots while it answers (``status`` when none is
+    free). The extractive generator needs none; a remote responder (no ``responder`` here) is
+    bounded by its own service."""
+    try:
+        responder = getattr(agent, "responder", None)
+    except ConfigError as err:
+        raise HTTPException(503, f"the responder cannot start: {err}") from None
+    if responder is None or (generator or responder.default_generator) == "extractive":
+        yield
+        return
+    with _slots_lock:
+        slots = _slots.get(agent)
+        if slots is None:
+            slots = _slots[agent] = GenerationSlots(responder.config.max_concurrent_generations)
+    with slots.hold(status):
+        yield
 
 
 def router(agent: ResponderAgent) -> APIRouter:
-    api = APIRouter(tags=["responder"])
+    api = APIRouter(tags=["responder"], route_class=StrictJSONRoute)
 
-    @api.post(SUGGEST_FIX, response_model=Suggestion)
+    @api.post(SUGGEST_FIX, response_model=Suggestion, dependencies=[Depends(require_token)],
+              responses=errors(401, 413, 429, 503, e503="The responder cannot start (its configuration is invalid)."))
     def suggest_fix(request: SuggestRequest) -> dict:
         """A structured fix suggestion: summary, root cause, fix steps, the incidents it used,
         category, confidence, generator, latency, and why it fell back or declined, if it did."""
-        try:
-            return agent.suggest_fix(request.text, request.generator)
-        except ConfigError as err:
-            raise HTTPException(422, str(err)) from None
+        with generation_slot(agent, request.generator):
+            try:
+                return agent.suggest_fix(request.text, request.generator)
+            except ConfigError as err:
+                raise HTTPException(503, f"the responder cannot start: {err}") from None
 
     return api
 

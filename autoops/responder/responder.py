@@ -108,6 +108,7 @@ class ResponderConfig:
     generation_timeout_s: float = 60.0
     min_support: float = 0.6
     llm_threads: int | None = 2
+    max_concurrent_generations: int = 2
     llm_cache_dir: str | None = None
     llm_precision: str = "int4"
     hf_model: str = "google/flan-t5-small"
@@ -159,6 +160,9 @@ class ResponderConfig:
             bad(f"unknown generator {self.generator!r}; available: {', '.join(GENERATORS)}")
         if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
             bad(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}")
+        if isinstance(self.max_concurrent_generations, bool) or not isinstance(self.max_concurrent_generations, int) \
+                or self.max_concurrent_generations < 1:
+            bad(f"max_concurrent_generations must be a positive integer, got {self.max_concurrent_generations!r}")
         if float(self.generation_timeout_s) <= 0:
             bad(f"generation_timeout_s must be positive, got {self.generation_timeout_s!r}")
         if self.query_runtime not in ("onnx", "torch"):
