@@ -81,7 +81,7 @@ def test_unsupported_answer_falls_back_to_extractive(responder, chat_server):
     _ChatServer.answer = "Summary: reinstall everything.\nFix:\n1. Reinstall the operating system kernel on every laptop.\n2. Buy new monitors."
     s = _with(responder, openai_base_url=chat_server).suggest(OOM_LOG, generator="openai")
     assert s.generator == "extractive" and s.fallback_reason.startswith("unsupported: openai:")
-    assert s.fix_steps == responder.kb[s.incident_ids[0]].fix_steps
+    assert s.details["steps"] == responder.kb[s.incident_ids[0]].fix_steps and len(s.fix_steps) <= 3
 
 
 def test_a_backend_that_is_down_falls_back_and_says_so(responder):

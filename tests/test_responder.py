@@ -356,7 +356,10 @@ def test_suggest_quotes_the_best_incident(responder):
     assert s.category == "build_oom" and s.generator == "extractive"
     best = responder.kb[s.incident_ids[0]]
     assert best.category == "build_oom"
-    assert s.fix_steps == best.fix_steps and s.root_cause == best.root_cause
+    # the answer fits the log: at most three one-line actions; the incident in full in the details
+    assert 1 <= len(s.fix_steps) <= 3 and all("\n" not in step for step in s.fix_steps)
+    assert s.details["steps"] == best.fix_steps and s.root_cause and len(s.summary) <= 160
+    assert s.evidence and all(line["text"] in log for line in s.evidence)
     assert s.confidence >= responder.decline_threshold and s.latency_ms > 0
     dumped = json.dumps(s.as_dict())
     assert "hunter2" not in dumped and "ghp_0123" not in dumped
