@@ -95,12 +95,20 @@ def suggest_cmd(
             f"({suggestion.generator}, {suggestion.latency_ms:.0f} ms)"
         )
         console.print(escape(suggestion.summary))
+        if suggestion.evidence:
+            console.print("\n[bold]Evidence[/bold]")
+            for line in suggestion.evidence:
+                console.print(f"  {line['line']:>5}: {escape(line['text'])}")
         console.print("\n[bold]Root cause[/bold]")
         console.print(escape(suggestion.root_cause))
         console.print("\n[bold]Fix[/bold]")
         for number, step in enumerate(suggestion.fix_steps, start=1):
             console.print(f"{number}. {escape(step)}")
-        console.print(f"\nIncidents: {', '.join(suggestion.incident_ids)}")
+        console.print(f"\nIncidents: {', '.join(suggestion.incident_ids)} (the full steps: --json, under details)")
+        for other in suggestion.alternatives:
+            console.print(f"Close alternative: {escape(other['title'])} [{escape(other['category'])}] ({escape(other['incident_id'])})")
+    if suggestion.fallback_reason:
+        console.print(f"\n[yellow]Fell back to the extractive answer[/yellow]: {escape(suggestion.fallback_reason)}")
     if suggestion.hits:
         table = Table(title="Retrieved incidents", title_justify="left")
         for column in ("score", "incident", "category", "bm25", "dense"):

@@ -26,7 +26,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from autoops import paths
+from autoops.responder.confidence import expected_calibration_error, fit
 from autoops.responder.generators import content_words, sentences, supported_share
+from autoops.responder.logtext import redact
 from autoops.responder.responder import Responder
 from autoops.responder.retrieval import Calibration
 
@@ -37,6 +39,17 @@ METRICS = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
 def own_queries() -> Path:
     """Our own labelled queries, shipped with the knowledge base (never the held-out dev cases)."""
     return paths.knowledge_base_dir() / "eval" / "queries.jsonl"
+
+
+def public_cases(half: str = "all") -> list[dict[str, Any]]:
+    """Real failure logs copied from public issue threads (``knowledge_base/eval/public/*.jsonl``,
+    each with its source and accepted fix). ``half``: "odd" (ids ending in an odd number: used to
+    write patterns and fit the confidence), "even" (held out: only ever evaluated) or "all"."""
+    rows = [row for path in sorted((paths.knowledge_base_dir() / "eval" / "public").glob("*.jsonl")) for row in read_cases(path)]
+    if half == "all":
+        return rows
+    parity = {"odd": 1, "even": 0}[half]
+    return [row for row in rows if int(re.search(r"(\d+)$", row["id"]).group(1)) % 2 == parity]
 
 
 def default_case_files() -> dict[str, Path]:
@@ -275,6 +288,107 @@ def evaluate_generation(cases: Iterable[Mapping[str, Any]], responder, generator
     }
 
 
+# --------------------------------------------------------------------------- answer quality
+
+# what a log can name that an answer should repeat: package@version, image:tag, versions, hosts,
+# paths, exit codes, quoted names (used when a case does not list its own ``specifics``)
+_SPECIFIC = re.compile(
+    r"(?:@?[\w.-]+/)?[\w.-]+@\^?~?\d[\w.+-]*"          # package@version
+    r"|[\w./-]+:\d[\w.-]*(?![\w:])"                    # image:tag, host:port
+    r"|\b\d+\.\d+(?:\.\d+)+\b"                         # a version
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|io|org|net|dev|internal|local|cloud)\b"  # a host
+    r"|(?:/[\w.-]+){2,}"                                # a path
+    r"|\bexit(?:ed)?(?: with)?(?: code| status)? \d{1,3}\b"   # an exit code
+)
+PLACEHOLDER_WORDS = ("example.com", "myorg", "my-org", "<your", "your-")
+MAX_SUMMARY_CHARS = 160
+
+
+def specifics_of(case: Mapping[str, Any]) -> list[str]:
+    """What the case's log names that a good answer should repeat: its own ``specifics``, else
+    names found in the log (versions, image tags, hosts, paths, exit codes)."""
+    if case.get("specifics") is not None:
+        return [s for s in case["specifics"] if s]
+    return list(dict.fromkeys(m.strip(".,;:'\"") for m in _SPECIFIC.findall(redact(case["text"]))))[:12]
+
+
+def format_problems(s) -> list[str]:
+    """What makes an answer hard to read or act on (empty list: none)."""
+    problems = []
+    if len(s.summary) > MAX_SUMMARY_CHARS:
+        problems.append("summary over 160 characters")
+    if s.summary.rstrip().endswith(".)"):
+        problems.append("summary ends in '.)'")
+    if len(s.fix_steps) > 3:
+        problems.append("more than three actions")
+    if any(step.rstrip().endswith(":") for step in s.fix_steps):
+        problems.append("an action ends in ':'")
+    if any("\n" in step for step in s.fix_steps):
+        problems.append("an action spans several lines")
+    text = " ".join([s.summary, *s.fix_steps]).lower()
+    if any(word in text for word in PLACEHOLDER_WORDS):
+        problems.append("a placeholder (example.com, myorg...)")
+    return problems
+
+
+def evaluate_answers(cases: Iterable[Mapping[str, Any]], responder, generator: str, judge=None) -> dict[str, Any]:
+    """How well ``generator``'s answers fit the logs: the share that name something specific from
+    the log in the summary or the first three actions (of the cases whose log names anything),
+    fix-keyword coverage, the share with evidence lines, the format checks, category accuracy,
+    declines and latency p50/p95; with ``judge`` (a model with ``generate(system, user)``, e.g.
+    the ``openai`` backend) the share it judges to contain the accepted fix or an equally
+    specific correct one (cases with a ``fix_note``), as HolmesGPT scores its evals."""
+    rows = []
+    for case in cases:
+        s = responder.suggest(case["text"], generator=generator)
+        specifics = specifics_of(case)
+        shown = " ".join([s.summary, *s.fix_steps]).lower()
+        taxonomy = responder.kb.taxonomy.categories.get(case["category"])
+        row = {
+            "id": case.get("id"), "declined": s.declined, "correct": s.category == case["category"],
+            "confidence": s.confidence, "latency_ms": s.latency_ms, "fallback": bool(s.fallback_reason),
+            "has_specifics": bool(specifics), "specific": any(x.lower() in shown for x in specifics),
+            "evidence": bool(s.evidence), "problems": format_problems(s) if not s.declined else [],
+            "keyword_coverage": keyword_coverage(" ".join([s.summary, s.root_cause, *s.fix_steps]),
+                                                 taxonomy.fix_keywords if taxonomy else []),
+        }
+        if judge is not None and case.get("fix_note") and not s.declined:
+            row["judged_fix"] = judge_answer(judge, case, s)
+        rows.append(row)
+    answered = [r for r in rows if not r["declined"]]
+    with_names = [r for r in answered if r["has_specifics"]]
+    latency = np.array([r["latency_ms"] for r in rows])
+    judged = [r["judged_fix"] for r in answered if "judged_fix" in r]
+    problems = Counter(p for r in answered for p in r["problems"])
+    return {
+        "n": len(rows), "generator": generator,
+        "top1_accuracy": sum(r["correct"] for r in rows) / len(rows),
+        "declined": sum(r["declined"] for r in rows) / len(rows),
+        "fell_back": sum(r["fallback"] for r in rows) / len(rows),
+        "names_something_specific": (sum(r["specific"] for r in with_names) / len(with_names)) if with_names else float("nan"),
+        "n_with_specifics": len(with_names),
+        "with_evidence_lines": (sum(r["evidence"] for r in answered) / len(answered)) if answered else float("nan"),
+        "format_ok": (sum(not r["problems"] for r in answered) / len(answered)) if answered else float("nan"),
+        "format_problems": dict(problems),
+        "keyword_coverage": float(np.nanmean([r["keyword_coverage"] for r in answered])) if answered else float("nan"),
+        "judged_fix_present": (sum(judged) / len(judged)) if judged else None,
+        "latency_ms_p50": float(np.percentile(latency, 50)), "latency_ms_p95": float(np.percentile(latency, 95)),
+        "rows": rows,
+    }
+
+
+JUDGE_PROMPT = ("You grade answers of an incident responder. Reply with exactly YES or NO: does the answer contain the "
+                "accepted fix, or an equally specific and correct fix, for this log?")
+
+
+def judge_answer(judge, case: Mapping[str, Any], suggestion) -> bool:
+    """One binary judgement by an LLM (the log, the accepted fix, the answer's summary and actions)."""
+    answer = "\n".join([suggestion.summary, *(f"{i}. {step}" for i, step in enumerate(suggestion.fix_steps, 1))])
+    user = f"Log:\n{redact(case['text'])[:3000]}\n\nAccepted fix:\n{case['fix_note']}\n\nAnswer:\n{answer}\n\nYES or NO?"
+    reply = judge.generate(JUDGE_PROMPT, user, max_new_tokens=4).text.strip().upper()
+    return reply.startswith("YES")
+
+
 # --------------------------------------------------------------------------- decline calibration
 
 
@@ -328,15 +442,44 @@ def calibrate_decline(responder=None, cases: list[Mapping[str, Any]] | None = No
     }
 
 
+def confidence_rows(responder, cases: Iterable[Mapping[str, Any]]) -> tuple[list[dict], list[bool]]:
+    """The confidence model's inputs for each in-domain case, and whether the top category was right."""
+    rows, correct = [], []
+    for case in cases:
+        clean = redact(case["text"])
+        ranking = responder.retriever.rank(clean)
+        rows.append(responder.confidence_features(ranking, clean))
+        correct.append(bool(ranking.hybrid) and responder.kb[ranking.hybrid[0][0]].category == case["category"])
+    return rows, correct
+
+
+def calibrate_confidence(responder, fit_cases: list[Mapping[str, Any]], test_cases: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Fit the confidence model on ``fit_cases`` and measure its calibration on ``test_cases``
+    (expected calibration error over ten bins, and the reliability table)."""
+    x, y = confidence_rows(responder, fit_cases)
+    model = fit(x, y)
+    test_x, test_y = confidence_rows(responder, test_cases)
+    probabilities = [model.probability(row) for row in test_x]
+    ece, table = expected_calibration_error(probabilities, test_y)
+    return {"confidence": model.as_config(), "n_fit": len(x), "n_test": len(test_x),
+            "test_accuracy": sum(test_y) / len(test_y), "test_mean_confidence": float(np.mean(probabilities)),
+            "ece": round(ece, 4), "reliability": table}
+
+
 def _main() -> None:  # pragma: no cover - a maintenance command
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calibrate", action="store_true", help="fit the decline calibration")
+    parser.add_argument("--calibrate-confidence", action="store_true",
+                        help="fit the confidence model on our queries and the odd public cases, measure it on the even ones")
     parser.add_argument("--cases", default=str(own_queries()), help="labelled cases (JSONL)")
     args = parser.parse_args()
     responder = Responder.from_config()
-    if args.calibrate:
+    if args.calibrate_confidence:
+        fit_cases = read_cases(own_queries()) + public_cases("odd")
+        print(json.dumps(calibrate_confidence(responder, fit_cases, public_cases("even")), indent=1))
+    elif args.calibrate:
         print(json.dumps(calibrate_decline(responder, read_cases(args.cases)), indent=1))
     else:
         result = evaluate_retrieval(read_cases(args.cases), responder)

@@ -70,6 +70,7 @@ class Evidence:
     captures: dict[str, str] = field(default_factory=dict)
     cause: Cause | None = None
     cause_matched: bool = False  # the cause was chosen by its own pattern, not by default
+    pattern_matched: bool = False  # any pattern of the incident matched a line (not only a plain signature)
 
     def fill(self, template: str) -> str:
         return fill(template, self.captures)
@@ -173,4 +174,5 @@ def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Caus
             rank[number] = 2
     best = sorted(sorted(rank, key=lambda n: (rank[n], n))[:MAX_EVIDENCE_LINES])
     evidence = tuple((n, _cut(lines[n - 1].strip(), MAX_LINE_CHARS)) for n in best)
-    return Evidence(evidence, captures, chosen or (causes[0] if causes else None), chosen is not None)
+    return Evidence(evidence, captures, chosen or (causes[0] if causes else None), chosen is not None,
+                    any(r < 2 for r in rank.values()))

@@ -43,7 +43,8 @@ class ExtractiveGenerator:
     """An answer that fits the log, taken from the best incident: the log lines that matched
     (``evidence``), a one-sentence summary with the log's own names, the one cause the evidence
     points to, at most three one-line actions with those names filled in, and the incident's
-    full steps and other causes in ``details``; close runner-up incidents in ``alternatives``."""
+    full steps and other causes in ``details``. (The responder adds the calibrated confidence
+    and, when it is low, the close alternative.)"""
 
     name = "extractive"
 
@@ -68,13 +69,11 @@ class ExtractiveGenerator:
             hits=hits,
             evidence=[{"line": n, "text": line} for n, line in evidence.lines],
             details=details_of(incident, evidence),
-            alternatives=alternatives_of(hits),
         )
 
 
 MAX_SUMMARY_CHARS = 160
 MAX_ACTION_CHARS = 220
-CLOSE_RRF = 0.9  # a runner-up whose fused rank score is within 10% of the best is shown as an alternative
 _MARKDOWN = re.compile(r"\*\*|__|(?<!\w)\*(?!\s)|`")
 
 
@@ -146,13 +145,6 @@ def details_of(incident: Incident, evidence: Evidence) -> dict:
     others = [evidence.fill(c.text) for c in incident.causes if c is not evidence.cause]
     return {"incident": incident.id, "title": incident.title, "other_causes": others,
             "steps": incident.fix_steps, "verify": incident.verify}
-
-
-def alternatives_of(hits: list[Hit]) -> list[dict]:
-    """Runner-up incidents of another category whose fused score is close to the best's."""
-    best = hits[0]
-    return [{"incident_id": h.incident_id, "category": h.category, "title": h.title}
-            for h in hits[1:] if h.category != best.category and best.rrf > 0 and h.rrf >= CLOSE_RRF * best.rrf]
 
 
 class GenerationFailed(RuntimeError):

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from autoops import paths
+from autoops.responder.confidence import ALTERNATIVES_BELOW, ConfidenceModel, features
 from autoops.responder.generators import (
     GENERATORS,
     ExtractiveGenerator,
@@ -103,6 +104,7 @@ class ResponderConfig:
     decline_threshold: float = 0.5
     calibration: Calibration = field(default_factory=Calibration)
     calibrated_model: str | None = None
+    confidence: ConfidenceModel = field(default_factory=ConfidenceModel)
     generator: str = "smollm2"
     max_new_tokens: int = 200
     generation_timeout_s: float = 60.0
@@ -140,6 +142,14 @@ class ResponderConfig:
                 raise ConfigError(f"{source}: calibration needs numeric intercept, w_cosine, w_bm25 ({err})") from None
         elif cal is not None and not isinstance(cal, Calibration):
             raise ConfigError(f"{source}: calibration must be a mapping")
+        conf = data.get("confidence")
+        if isinstance(conf, dict):
+            try:
+                data["confidence"] = ConfidenceModel.from_config(conf, f"{source}: confidence")
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
+        elif conf is not None and not isinstance(conf, ConfidenceModel):
+            raise ConfigError(f"{source}: confidence must be a mapping")
         if "bm25_fields" in data:
             data["bm25_fields"] = tuple(data["bm25_fields"])
         config = cls(**data)
@@ -202,6 +212,7 @@ class Responder:
         t0 = time.perf_counter()
         self.config = config or ResponderConfig()
         self.kb = kb or load_knowledge_base(self.config.kb_path, self.config.taxonomy)
+        self._category_of = {incident.id: incident.category for incident in self.kb.incidents}
         if self.config.calibrated_model and resolve_model(self.config.embedding_model)[0] != resolve_model(
             self.config.calibrated_model
         )[0]:
@@ -284,7 +295,8 @@ class Responder:
         start = time.perf_counter()
         clean = redact(text or "")
         k = self.config.k if k is None else k
-        hits = self.retriever.hits(self.retriever.rank(clean), k) if clean.strip() else []
+        ranking = self.retriever.rank(clean) if clean.strip() else None
+        hits = self.retriever.hits(ranking, k) if ranking else []
         if not hits or hits[0].score < self.decline_threshold:
             suggestion = self._decline(hits)
         else:
@@ -299,8 +311,25 @@ class Responder:
                 reason = err.reason if isinstance(err, GenerationFailed) else "error"
                 suggestion = self.extractive.generate(clean, hits)
                 suggestion.fallback_reason = f"{reason}: {chosen}: {err}"
+            self._judge(suggestion, ranking, clean)
         suggestion.latency_ms = (time.perf_counter() - start) * 1000
         return suggestion
+
+    def confidence_features(self, ranking: Ranking, text: str) -> dict[str, float]:
+        """The inputs of the confidence model for a ranking of the (redacted) ``text``."""
+        top = self.kb[ranking.hybrid[0][0]] if ranking.hybrid else None
+        matched = bool(top and top.evidence(text).pattern_matched)
+        return features(ranking, self._category_of, matched)
+
+    def _judge(self, suggestion: Suggestion, ranking: Ranking, text: str) -> None:
+        """The calibrated probability that the answer's category is right; below ALTERNATIVES_BELOW
+        the best incident of another category is named beside it."""
+        suggestion.confidence = self.config.confidence.probability(self.confidence_features(ranking, text))
+        if suggestion.confidence < ALTERNATIVES_BELOW:
+            other = next((d for d, _ in ranking.hybrid if self._category_of[d] != suggestion.category), None)
+            if other is not None:
+                incident = self.kb[other]
+                suggestion.alternatives = [{"incident_id": incident.id, "category": incident.category, "title": incident.title}]
 
     def _decline(self, hits: list[Hit]) -> Suggestion:
         if not hits:
