@@ -111,12 +111,19 @@ def monitor_line(build: dict) -> dict:
 
 
 def responder_line(suggestion: dict | None, error: str | None) -> dict | str:
+    """The responder's answer as the seed printed it: one sentence and the first action (whole
+    words only), with the category and the incident it came from."""
     if suggestion is None:
         return f"unavailable: {error}"
-    return {"category": suggestion["category"], "summary": suggestion["summary"][:120],
-            "fix": (suggestion["fix_steps"] or ["(declined)"])[0].splitlines()[0][:120],
-            "incidents": suggestion["incident_ids"][:2], "generator": suggestion["generator"],
-            "confidence": suggestion["confidence"], "fallback": suggestion["fallback_reason"]}
+    if suggestion["declined"] or not suggestion["fix_steps"]:
+        text = suggestion["summary"]
+    else:
+        text = f"{suggestion['summary'].rstrip('.…')}. First: {suggestion['fix_steps'][0]}"
+    line = {"suggestion": text, "category": suggestion["category"],
+            "incident": (suggestion["incident_ids"] or [None])[0], "confidence": round(suggestion["confidence"], 2)}
+    if suggestion.get("fallback_reason"):
+        line["fallback"] = suggestion["fallback_reason"]
+    return line
 
 
 def summary_table(records: list[dict], solution, diagnose: bool) -> Table:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from autoops.cli_support import console, fail
 from autoops.responder.evaluation import (
+    evaluate_answers,
     METRICS,
     CasesError,
     evaluate_generation,
@@ -23,6 +24,7 @@ from autoops.responder.evaluation import (
     read_cases,
 )
 from autoops.responder.generators import GENERATORS
+from autoops.responder.llm import OpenAIChatLM
 from autoops.responder.kb import KnowledgeBaseError
 from autoops.responder.responder import ConfigError, Responder
 
@@ -125,11 +127,15 @@ def eval_rag_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     generator: str = typer.Option(None, "--generator", "-g", help="Also evaluate the suggestions of this generator "
                                   "(extractive, smollm2, hf, openai): ROUGE-L, fix-keyword coverage, support, declines, latency."),
+    answers: bool = typer.Option(False, "--answers", help="Also measure how well the answers fit the logs, for the generator "
+                                 "given (default: every local one): names from the log, evidence lines, format, latency."),
+    judge: bool = typer.Option(False, "--judge", help="With --answers: an LLM (the openai backend of the config) judges whether "
+                               "each answer contains the case's accepted fix (cases with a fix_note)."),
     config: Path = ConfigOption,
 ) -> None:
     """Evaluate retrieval on labelled cases: Recall@1/3/5, MRR@10, nDCG@10 and top-1 category
     accuracy for BM25, dense and hybrid, plus the categories the hybrid confuses; with
-    --generator, the generated suggestions too."""
+    --generator, the generated suggestions too; with --answers, how well the answers fit the logs."""
     if generator is not None and generator not in GENERATORS:
         fail(f"unknown generator {generator!r}; available: {', '.join(GENERATORS)}")
     try:
@@ -143,6 +149,11 @@ def eval_rag_cmd(
         fail(f"{cases}: {err}")
     if generator:
         result["generation"] = evaluate_generation(records, responder, generator)
+    if answers:
+        judge_lm = OpenAIChatLM(responder.config.openai_base_url, responder.config.openai_model,
+                                responder.config.openai_api_key_env) if judge else None
+        result["answers"] = {name: evaluate_answers(records, responder, name, judge_lm)
+                             for name in ([generator] if generator else ("extractive", "smollm2"))}
     if as_json:
         print(json.dumps(result, indent=1))
         return
@@ -177,3 +188,14 @@ def eval_rag_cmd(
                           f"{g['decline_rate']:.1%}", f"{g['fallback_rate']:.1%} {g['fallback_reasons'] or ''}",
                           f"{g['latency_ms_p50']:.0f}", f"{g['latency_ms_p95']:.0f}")
         console.print(gen_table)
+    if answers:
+        table = Table(title=f"How the answers fit the logs ({result['n']} cases)")
+        for column in ("generator", "top-1", "names the log's", "evidence", "format ok", "fix keywords", "judged fix",
+                       "declined", "fell back", "p50 ms", "p95 ms"):
+            table.add_column(column, justify="left" if column == "generator" else "right")
+        for name, a in result["answers"].items():
+            judged = "-" if a["judged_fix_present"] is None else f"{a['judged_fix_present']:.1%}"
+            table.add_row(name, f"{a['top1_accuracy']:.1%}", f"{a['names_something_specific']:.1%} of {a['n_with_specifics']}",
+                          f"{a['with_evidence_lines']:.1%}", f"{a['format_ok']:.1%}", f"{a['keyword_coverage']:.2f}", judged,
+                          f"{a['declined']:.1%}", f"{a['fell_back']:.1%}", f"{a['latency_ms_p50']:.0f}", f"{a['latency_ms_p95']:.0f}")
+        console.print(table)

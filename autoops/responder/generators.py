@@ -13,12 +13,13 @@ extractive generator and says why.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from autoops.responder.evidence import MAX_ACTIONS, Evidence, placeholders
 from autoops.responder.kb import Incident, KnowledgeBase
 from autoops.responder.llm import ModelUnavailable
-from autoops.responder.logtext import normalise
+from autoops.responder.logtext import first_error_line, normalise
 from autoops.responder.retrieval import Hit
 from autoops.responder.suggestion import Suggestion
 
@@ -57,6 +58,8 @@ class ExtractiveGenerator:
         best = hits[0]
         incident = self.kb[best.incident_id]
         evidence = incident.evidence(query)
+        if not evidence.lines:  # nothing of the incident's own wording: show the log's first error line
+            evidence = dataclasses.replace(evidence, lines=error_line(query))
         same_category = [h.incident_id for h in hits if h.category == best.category]
         return Suggestion(
             summary=summary_of(incident, evidence),
@@ -102,6 +105,15 @@ def one_line(step: str) -> str:
         code = next((line for line in lines[1:] if line and not line.startswith(("```", "~~~"))), "")
         first = f"{first} `{code}`" if code else first.rstrip(":") + "."
     return shorten(first, MAX_ACTION_CHARS)
+
+
+def error_line(log: str) -> tuple[tuple[int, str], ...]:
+    """The log's first error line (``logtext.first_error_line``) with its line number, if it has one."""
+    line = first_error_line(log)
+    if not line:
+        return ()
+    number = next((n for n, text in enumerate(log.splitlines(), start=1) if line in text), 1)
+    return ((number, shorten(line, 240)),)
 
 
 def _captured(template: str, evidence: Evidence) -> bool:
