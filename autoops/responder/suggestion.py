@@ -39,12 +39,6 @@ class Suggestion:
     details: dict = field(default_factory=dict)
     alternatives: list[dict] = field(default_factory=list)
 
-    def one_line(self) -> str:
-        """The summary and the first action, for a one-line view (never cut mid-word)."""
-        if self.declined or not self.fix_steps:
-            return self.summary
-        return f"{self.summary.rstrip('.…')}. First: {self.fix_steps[0]}"
-
     def as_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "hits"}
         out["confidence"] = round(self.confidence, 4)
