@@ -145,7 +145,8 @@ def parse_json(body: bytes) -> Any:
     Python's parser takes NaN, Infinity and 1e999 as numbers (which then cannot be answered in
     JSON) and lone surrogates as text (which cannot be encoded): both are refused here."""
     try:
-        value = json.loads(body, parse_constant=_NonFinite, parse_float=_float)
+        # decoded here rather than by json.loads, which would also take UTF-16/32 and UTF-8-encoded surrogates
+        value = json.loads(body.decode("utf-8"), parse_constant=_NonFinite, parse_float=_float)
     except json.JSONDecodeError as err:
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body", err.pos), "msg": "JSON decode error",
                                        "ctx": {"error": err.msg}}]) from None

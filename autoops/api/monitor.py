@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from autoops.agents import AgentUnavailable
 from autoops.agents.monitor import MonitorAgent
 from autoops.agents.schemas import BuildResult
 from autoops.api.client import SIMULATE_BUILD
@@ -25,13 +26,16 @@ class SimulateBuildRequest(BaseModel):
 def router(agent: MonitorAgent) -> APIRouter:
     api = APIRouter(tags=["monitor"], route_class=StrictJSONRoute)
 
-    @api.post(SIMULATE_BUILD, response_model=BuildResult, dependencies=[Depends(require_token)], responses=errors(401, 404, 413))
+    @api.post(SIMULATE_BUILD, response_model=BuildResult, dependencies=[Depends(require_token)],
+              responses=errors(401, 404, 413, 503, e503="The monitor runs as a separate service that did not answer."))
     async def simulate_build(request: SimulateBuildRequest) -> dict:
         """Run one simulated CI build and return its outcome and error log."""
         try:
             return agent.simulate(request.scenario, request.action, request.seed)
         except ScenarioError as err:
             raise HTTPException(404, str(err)) from None
+        except AgentUnavailable as err:
+            raise HTTPException(503, str(err)) from None
 
     return api
 

@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from autoops.agents import AgentUnavailable
 from autoops.agents.responder import ResponderAgent
 from autoops.agents.schemas import Suggestion
 from autoops.api.client import SUGGEST_FIX
@@ -74,7 +75,7 @@ def router(agent: ResponderAgent) -> APIRouter:
     api = APIRouter(tags=["responder"], route_class=StrictJSONRoute)
 
     @api.post(SUGGEST_FIX, response_model=Suggestion, dependencies=[Depends(require_token)],
-              responses=errors(401, 413, 429, 503, e503="The responder cannot start (its configuration is invalid)."))
+              responses=errors(401, 413, 429, 503, e503="The responder cannot start (its configuration is invalid), or it runs as a separate service that did not answer."))
     def suggest_fix(request: SuggestRequest) -> dict:
         """A structured fix suggestion: summary, root cause, fix steps, the incidents it used,
         category, confidence, generator, latency, and why it fell back or declined, if it did."""
@@ -83,6 +84,8 @@ def router(agent: ResponderAgent) -> APIRouter:
                 return agent.suggest_fix(request.text, request.generator)
             except ConfigError as err:
                 raise HTTPException(503, f"the responder cannot start: {err}") from None
+            except AgentUnavailable as err:
+                raise HTTPException(503, str(err)) from None
 
     return api
 
