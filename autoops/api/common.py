@@ -76,8 +76,9 @@ def _json_integer(value: Any) -> Any:
 
 def json_int(**limits: int) -> Any:
     """An integer as JSON Schema has it, within ``limits`` (``ge=0, lt=32``): 3 and 3.0, never
-    true or "3" (pydantic's int takes both, its StrictInt neither). The limits come before the
-    check so that the schema shows them as minimum/maximum."""
+    true or "3" (pydantic's int also takes true and "3"; its StrictInt refuses 3.0, which the
+    schema allows). The limits come before the check so that the schema shows them as
+    minimum/maximum."""
     return Annotated[int, Field(**limits), BeforeValidator(_json_integer)]
 
 
@@ -95,8 +96,9 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
 
-    def _too_large(self, size: str) -> HTTPException:
-        return HTTPException(413, f"request body of {size} bytes is over the limit of {self.max_bytes}")
+    def _too_large(self, declared: int | None = None) -> HTTPException:
+        size = f"of {declared} bytes" if declared is not None else "(counted as it arrived)"
+        return HTTPException(413, f"request body {size} is over the limit of {self.max_bytes} bytes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +106,7 @@ class BodyLimit:
             return
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
-            await JSONResponse({"detail": self._too_large(str(int(length))).detail}, 413)(scope, receive, send)
+            await JSONResponse({"detail": self._too_large(int(length)).detail}, 413)(scope, receive, send)
             return
         received = 0
 
@@ -114,7 +116,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise self._too_large(f"more than {self.max_bytes}")
+                    raise self._too_large()
             return message
 
         await self.app(scope, counting_receive, send)

@@ -51,24 +51,32 @@ _slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _slots_lock = threading.Lock()
 
 
-@contextmanager
-def generation_slot(agent, generator: str | None, status: int = 429) -> Iterator[None]:
-    """Hold one of the agent's LLM generation slots while it answers (``status`` when none is
-    free). The extractive generator needs none; a remote responder (no ``responder`` here) is
-    bounded by its own service."""
+def _slots_for(agent, generator: str | None) -> GenerationSlots | None:
+    """The agent's generation slots, or None where no LLM generates: the extractive generator, or
+    a remote responder (no ``responder`` here), which its own service bounds."""
+    if generator == "extractive":
+        return None
     try:
-        responder = getattr(agent, "responder", None)
+        responder = getattr(agent, "responder", None)  # loads the responder: its default generator decides
     except ConfigError as err:
         raise HTTPException(503, f"the responder cannot start: {err}") from None
     if responder is None or (generator or responder.default_generator) == "extractive":
-        yield
-        return
+        return None
     with _slots_lock:
-        slots = _slots.get(agent)
-        if slots is None:
-            slots = _slots[agent] = GenerationSlots(responder.config.max_concurrent_generations)
-    with slots.hold(status):
+        if agent not in _slots:
+            _slots[agent] = GenerationSlots(responder.config.max_concurrent_generations)
+        return _slots[agent]
+
+
+@contextmanager
+def generation_slot(agent, generator: str | None, status: int = 429) -> Iterator[None]:
+    """Hold one of the agent's LLM generation slots while it answers (``status`` when none is free)."""
+    slots = _slots_for(agent, generator)
+    if slots is None:
         yield
+    else:
+        with slots.hold(status):
+            yield
 
 
 def router(agent: ResponderAgent) -> APIRouter:
