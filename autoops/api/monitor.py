@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from autoops.agents import AgentUnavailable
@@ -31,7 +32,10 @@ def router(agent: MonitorAgent) -> APIRouter:
     async def simulate_build(request: SimulateBuildRequest) -> dict:
         """Run one simulated CI build and return its outcome and error log."""
         try:
-            return agent.simulate(request.scenario, request.action, request.seed)
+            if isinstance(agent, MonitorAgent):  # in-process: ~1 ms, cheaper than a worker thread
+                return agent.simulate(request.scenario, request.action, request.seed)
+            # a remote monitor waits on the network: not on the event loop
+            return await run_in_threadpool(agent.simulate, request.scenario, request.action, request.seed)
         except ScenarioError as err:
             raise HTTPException(404, str(err)) from None
         except AgentUnavailable as err:
