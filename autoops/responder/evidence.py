@@ -47,7 +47,7 @@ GENERIC = {
     "resource": "the resource", "namespace": "the namespace", "status": "the status code", "target": "the target",
     "key": "the cache key", "artifact": "the artifact", "symbol": "the symbol", "rule": "the rule",
 }
-_PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
+_PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)(?:\|([^{}]*))?\}")  # ${VAR} in a shell command is not one
 
 
 class PatternError(ValueError):
@@ -148,6 +148,18 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _capture(value: str) -> str:
+    """A captured name as shown: surrounding quotes dropped only when they pair up, and a long one
+    cut in the middle, which keeps both a path's start and its file name."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"`":
+        value = value[1:-1]
+    if len(value) > MAX_CAPTURE_CHARS:
+        half = (MAX_CAPTURE_CHARS - 1) // 2
+        value = value[:half] + "…" + value[-half:]
+    return value
+
+
 def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Cause, ...],
                   signatures: tuple[str, ...] = ()) -> Evidence:
     """Match an incident's patterns and plain signatures against the log's lines. The evidence
@@ -156,7 +168,7 @@ def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Caus
     lines = log.splitlines()
     captures: dict[str, str] = {}
     rank: dict[int, int] = {}  # line number -> 0 (a cause's pattern with captures), 1 (a pattern), 2 (a signature)
-    chosen = None
+    matched_causes: set[int] = set()
     all_patterns = [(None, p) for p in patterns] + [(cause, p) for cause in causes for p in cause.patterns]
     lowered = [s.lower() for s in signatures]
     for number, line in enumerate(lines, start=1):
@@ -167,11 +179,12 @@ def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Caus
             named = {k: v for k, v in found.groupdict().items() if v}
             rank[number] = min(rank.get(number, 2), 0 if cause is not None and named else 1)
             for name, value in named.items():
-                captures.setdefault(name, _cut(value.strip().strip("'\"`"), MAX_CAPTURE_CHARS))
-            if cause is not None and chosen is None:
-                chosen = cause
+                captures.setdefault(name, _capture(value))
+            if cause is not None:
+                matched_causes.add(id(cause))
         if number not in rank and any(s in line.lower() for s in lowered):
             rank[number] = 2
+    chosen = next((cause for cause in causes if id(cause) in matched_causes), None)  # the first in file order
     best = sorted(sorted(rank, key=lambda n: (rank[n], n))[:MAX_EVIDENCE_LINES])
     evidence = tuple((n, _cut(lines[n - 1].strip(), MAX_LINE_CHARS)) for n in best)
     return Evidence(evidence, captures, chosen or (causes[0] if causes else None), chosen is not None,
