@@ -32,6 +32,7 @@ MAX_CAPTURE_CHARS = 60  # a captured name longer than this is cut (a path or a t
 MAX_EVIDENCE_LINES = 3
 MAX_ACTIONS = 3
 MAX_LINE_CHARS = 240  # longer log lines are cut for display, with "…"
+MAX_SCAN_CHARS = 2000  # patterns read at most this much of a line: a 15,000-character line took one pattern 10-36 s
 
 # a bare {name} without "|words" reads as these words when the log did not show the name
 GENERIC = {
@@ -171,7 +172,8 @@ def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Caus
     matched_causes: set[int] = set()
     all_patterns = [(None, p) for p in patterns] + [(cause, p) for cause in causes for p in cause.patterns]
     lowered = [s.lower() for s in signatures]
-    for number, line in enumerate(lines, start=1):
+    for number, full_line in enumerate(lines, start=1):
+        line = full_line[:MAX_SCAN_CHARS]
         for cause, pattern in all_patterns:
             found = pattern.search(line)
             if not found:

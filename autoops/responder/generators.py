@@ -125,7 +125,7 @@ def summary_of(incident: Incident, evidence: Evidence) -> str:
     """What failed in this log, in one sentence with its own names: the incident's (or the chosen
     cause's) summary template when the log gave it names, else the title and the first matching line."""
     template = (evidence.cause.summary if evidence.cause and evidence.cause.summary else None) or incident.summary
-    if template and placeholders(template) and _captured(template, evidence):
+    if template and _captured(template, evidence):  # a template without placeholders is taken as written
         return shorten(evidence.fill(template), MAX_SUMMARY_CHARS)
     if evidence.lines:
         line = evidence.lines[0][1]
