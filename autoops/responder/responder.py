@@ -105,7 +105,7 @@ class ResponderConfig:
     calibration: Calibration = field(default_factory=Calibration)
     calibrated_model: str | None = None
     confidence: ConfidenceModel = field(default_factory=ConfidenceModel)
-    generator: str = "smollm2"
+    generator: str = "extractive"
     max_new_tokens: int = 200
     generation_timeout_s: float = 60.0
     min_support: float = 0.6
