@@ -107,6 +107,11 @@ def one_line(step: str) -> str:
     return shorten(first, MAX_ACTION_CHARS)
 
 
+def _readable(line: str) -> bool:
+    """A log line worth quoting in a sentence: some words, not a markdown fence or a rule."""
+    return not line.lstrip().startswith(("```", "~~~")) and len(re.findall(r"[A-Za-z0-9]", line)) >= 8
+
+
 def error_line(log: str) -> tuple[tuple[int, str], ...]:
     """The log's first error line (``logtext.first_error_line``) with its line number, if it has one."""
     line = first_error_line(log)
@@ -127,8 +132,8 @@ def summary_of(incident: Incident, evidence: Evidence) -> str:
     template = (evidence.cause.summary if evidence.cause and evidence.cause.summary else None) or incident.summary
     if template and _captured(template, evidence):  # a template without placeholders is taken as written
         return shorten(evidence.fill(template), MAX_SUMMARY_CHARS)
-    if evidence.lines:
-        line = evidence.lines[0][1]
+    line = next((text for _, text in evidence.lines if _readable(text)), None)
+    if line:
         return shorten(f"{incident.title}: {line}", MAX_SUMMARY_CHARS)
     return shorten(evidence.fill(template) if template else incident.title, MAX_SUMMARY_CHARS)
 
