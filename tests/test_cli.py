@@ -65,7 +65,7 @@ def test_demo_trains_a_quick_optimizer_and_prints_the_seed_lines(tmp_path, share
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "training a quick one" in result.output and list(tmp_path.glob("PythonLibrary__demo__1__*/model.zip"))
-    for line in ("[Monitor]  -> {'build':", "[Optimizer] -> {'action_id':", "[Responder] -> {'category':"):
+    for line in ("[Monitor]  -> {'build':", "[Optimizer] -> {'action_id':", "[Responder] -> {'suggestion':"):
         assert line in result.output
     assert "best static" in result.output and "category matched the simulator's true category in" in result.output
     again = runner.invoke(app, [*args, "--diagnose"])

@@ -243,6 +243,12 @@ def keyword_coverage(text: str, keywords: Iterable[str]) -> float:
     return hits / len(keywords) if keywords else float("nan")
 
 
+def incident_text(incident) -> str:
+    """Everything an incident says: its sections, its causes and their actions (what an answer may be supported by)."""
+    causes = "\n".join(f"{c.text}\n" + "\n".join(c.actions) for c in incident.causes)
+    return "\n".join([incident.symptoms, incident.root_cause, incident.fix, causes])
+
+
 def evaluate_generation(cases: Iterable[Mapping[str, Any]], responder, generator: str) -> dict[str, Any]:
     """Suggestions of ``generator`` for labelled cases: ROUGE-L against the reference fix (the case's
     ``fix_note`` if it has one, else the best-matching Fix of an incident of its category),
@@ -255,8 +261,7 @@ def evaluate_generation(cases: Iterable[Mapping[str, Any]], responder, generator
         answer = "\n".join([s.summary, s.root_cause, *s.fix_steps])
         category = case["category"]
         references = [case["fix_note"]] if case.get("fix_note") else [inc.fix for inc in kb.incidents if inc.category == category]
-        context = "\n".join(kb[h.incident_id].fix + "\n" + kb[h.incident_id].root_cause + "\n" + kb[h.incident_id].symptoms
-                            for h in s.hits[:2]) + "\n" + case["text"]
+        context = "\n".join(incident_text(kb[h.incident_id]) for h in s.hits[:2]) + "\n" + case["text"]
         taxonomy = kb.taxonomy.categories.get(category)
         rows.append({
             "declined": s.declined,
