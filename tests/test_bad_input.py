@@ -14,7 +14,6 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import jsonschema_rs
@@ -115,16 +114,6 @@ def assert_no_echo(response: httpx.Response, sent: bytes, what: str) -> None:
     sent_text = sent.decode("utf-8", "replace")
     for start in range(0, max(len(sent_text) - 200, 0), 50):
         assert sent_text[start:start + 200] not in text, f"{what}: more than 200 characters of the input came back"
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    from autoops.optimizer.runs import MODEL
-    from autoops.optimizer.train import train
-
-    root = tmp_path_factory.mktemp("runs")
-    train("NodeWebapp", seed=0, overrides=["total_timesteps=600", "learning_starts=200", "eval_freq=600"], run_root=root, progress=False)
-    return next(root.rglob(MODEL)).parent
 
 
 @pytest.fixture(scope="module")

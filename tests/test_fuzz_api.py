@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -90,16 +89,6 @@ def assert_clean(report: Report, operations: int) -> None:
     assert not report.errors, report.errors
     failures = sorted(set(report.failures))
     assert not failures, f"{len(failures)} kinds of failure:\n" + "\n".join(failures[:20])
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    from autoops.optimizer.runs import MODEL
-    from autoops.optimizer.train import train
-
-    root = tmp_path_factory.mktemp("runs")
-    train("NodeWebapp", seed=0, overrides=["total_timesteps=600", "learning_starts=200", "eval_freq=600"], run_root=root, progress=False)
-    return next(root.rglob(MODEL)).parent
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,7 @@ which format, what a failing service does to the webhook (nothing), and configur
 import copy
 import itertools
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -55,39 +53,6 @@ ANSWER = {
                    "incident_ids": ["INC-0001"], "category": "flaky_test", "confidence": 0.81, "generator": "extractive",
                    "declined": False, "fallback_reason": None},
 }
-
-
-class Receiver:
-    """A local HTTP endpoint that records each request (method, path, headers, body) and answers ``status``."""
-
-    def __init__(self):
-        self.status = 200
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body})
-                self.send_response(receiver.status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
 
 
 @pytest.fixture(scope="module")

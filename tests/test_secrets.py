@@ -24,7 +24,8 @@ from autoops.agents.controller import Controller, ControllerSettings
 from autoops.agents.responder import ResponderAgent
 from autoops.api.main import create_controller_app
 from autoops.notify import Notifier
-from tests.test_notify import Receiver, eventually
+from tests.conftest import Receiver
+from tests.test_notify import eventually
 
 PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAsecretPEMbody0123456789abcdefXYZ\n"
        "Zm9vYmFyc2VjcmV0a2V5bWF0ZXJpYWw=\n-----END RSA PRIVATE KEY-----")
@@ -140,14 +141,6 @@ def results(tmp_path, monkeypatch):
     monkeypatch.delenv("AUTOOPS_NOTIFY_URLS", raising=False)
     (tmp_path / "results").mkdir()
     return tmp_path / "results"
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
 
 
 def send_everything(client, receiver: Receiver) -> tuple[dict[str, str], int]:
