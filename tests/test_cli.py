@@ -60,7 +60,7 @@ def test_replay_of_a_file_that_is_not_a_record(tmp_path):
     assert result.exit_code == 2 and "not an episode record" in result.output
 
 
-def test_demo_trains_a_quick_optimizer_and_prints_the_seed_lines(tmp_path, shared_dir):
+def test_demo_trains_a_quick_optimizer_and_prints_the_seed_lines(tmp_path):
     args = ["demo", "-s", "PythonLibrary", "--builds", "25", "--seed", "1", "-g", "extractive", "--train-steps", "1000", "--runs-dir", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -27,7 +27,7 @@ def runs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def responder_agent(shared_dir):
+def responder_agent():
     return ResponderAgent(generator="extractive")
 
 

@@ -41,7 +41,7 @@ def test_a_diagnosed_policy_is_a_distribution_that_follows_the_confusion():
     assert matrix[disk_full, 0] == 0.25 and matrix[disk_full, OUTCOMES.index("build_oom")] == 0.75
 
 
-def test_confusion_of_the_real_responder_on_simulated_logs(python_library, shared_dir):
+def test_confusion_of_the_real_responder_on_simulated_logs(python_library):
     from autoops.responder import Responder
 
     model, solution = python_library

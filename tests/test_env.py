@@ -10,6 +10,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env
 
 import autoops  # noqa: F401  (registers the ids)
+from autoops import paths
 from autoops.envs import FAILURES, N_ACTIONS, N_STATES, OUTCOMES, BuildPipelineEnv, State, describe_action, load_all, load_scenario
 from autoops.envs import model as model_module
 
@@ -52,8 +53,8 @@ def test_reseeding_mid_episode_restarts_the_stream():
     assert [env.step(1)[1] for _ in range(10)] == first
 
 
-def test_every_failure_carries_an_error_log_and_a_taxonomy_category(shared_dir):
-    taxonomy = {c["id"] for c in yaml.safe_load((shared_dir / "incident_taxonomy.yaml").read_text())["categories"]}
+def test_every_failure_carries_an_error_log_and_a_taxonomy_category():
+    taxonomy = {c["id"] for c in yaml.safe_load(paths.taxonomy_file().read_text())["categories"]}
     assert set(FAILURES) <= taxonomy
     env = BuildPipelineEnv("NodeWebapp")
     env.reset(seed=0)

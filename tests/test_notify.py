@@ -56,7 +56,7 @@ ANSWER = {
 
 
 @pytest.fixture(scope="module")
-def controller(shared_dir):
+def controller():
     # The webhook answers with the responder agent's own generator (ControllerSettings.generator is
     # for the loop's builds), so the agent is told "extractive" too: no LLM is loaded.
     return Controller(ControllerSettings(scenario="PythonLibrary", generator="extractive"),
