@@ -38,7 +38,8 @@ def test_rewrite_keeps_the_first_sentence_and_falls_back_on_none():
             return Generation(self.text, 20, 0.5)
 
     good = FakeLM("react-beautiful-dnd@13.1.1 needs react ^16.8 || ^17 but react@18.2.0 is installed. Then more.")
-    sentence, reason, seconds = rewrite_summary(good, EVIDENCE, CAUSE, "extractive")
-    assert sentence == "react-beautiful-dnd@13.1.1 needs react ^16.8 || ^17 but react@18.2.0 is installed." and reason is None
-    assert rewrite_summary(FakeLM("Run pip install reactfix==2.0 to repair it."), EVIDENCE, CAUSE, "extractive")[0] is None
+    out = rewrite_summary(good, EVIDENCE, CAUSE, "extractive")
+    assert out.accepted == "react-beautiful-dnd@13.1.1 needs react ^16.8 || ^17 but react@18.2.0 is installed." and out.reason is None
+    bad = rewrite_summary(FakeLM("Run pip install reactfix==2.0 to repair it."), EVIDENCE, CAUSE, "extractive")
+    assert bad.accepted is None and "reactfix==2.0" in bad.reason
     assert clean("Summary: \"foo@1.2 broke.\"\nnext line") == "foo@1.2 broke."

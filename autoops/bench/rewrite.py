@@ -81,8 +81,8 @@ def bench_rewrite(cases: list[dict], models=MODELS, threads: int = 2) -> dict:
             result[name] = {"loaded": False, "error": f"{type(err).__name__}: {err}"}
             continue
         for r in rows:
-            sentence, reason, seconds = rewrite_summary(lm, r["evidence"], r["cause"], r["extractive"])
-            r[name], r[f"{name}_reason"], r[f"{name}_s"] = sentence, reason, seconds + r["extractive_s"]
+            out = rewrite_summary(lm, r["evidence"], r["cause"], r["extractive"])
+            r[name], r[f"{name}_text"], r[f"{name}_reason"], r[f"{name}_s"] = out.accepted, out.text, out.reason, out.seconds + r["extractive_s"]
         reasons: dict[str, int] = {}
         for r in rows:
             if r[f"{name}_reason"]:

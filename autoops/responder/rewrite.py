@@ -16,6 +16,7 @@ two examples are written here, not taken from any evaluation case.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from autoops.responder.generators import content_words
 
@@ -97,13 +98,21 @@ def supported(sentence: str, evidence_lines, cause: str, extractive_summary: str
     return None
 
 
-def rewrite_summary(lm, evidence_lines, cause: str, extractive_summary: str,
-                    timeout_s: float = TIMEOUT_S) -> tuple[str | None, str | None, float]:
-    """(the model's sentence or None, why it was rejected or None, the model's seconds).
-    ``lm`` is a model of ``autoops.responder.llm`` (``generate(system, user)``)."""
+class Rewrite(NamedTuple):
+    text: str  # the model's sentence, as cleaned (kept even when rejected, to read)
+    reason: str | None  # why it cannot replace the summary; None: it can
+    seconds: float
+
+    @property
+    def accepted(self) -> str | None:
+        return self.text if self.reason is None else None
+
+
+def rewrite_summary(lm, evidence_lines, cause: str, extractive_summary: str, timeout_s: float = TIMEOUT_S) -> Rewrite:
+    """The model's summary sentence and whether it is supported (``.accepted`` is the sentence or
+    None: keep the extractive summary). ``lm`` is a model of ``autoops.responder.llm``."""
     if not evidence_lines:
-        return None, "no evidence lines", 0.0
+        return Rewrite("", "no evidence lines", 0.0)
     generation = lm.generate(SYSTEM, build_prompt(evidence_lines, cause), max_new_tokens=MAX_NEW_TOKENS, timeout_s=timeout_s)
     sentence = clean(generation.text)
-    reason = supported(sentence, evidence_lines, cause, extractive_summary)
-    return (None if reason else sentence), reason, generation.seconds
+    return Rewrite(sentence, supported(sentence, evidence_lines, cause, extractive_summary), generation.seconds)
