@@ -230,7 +230,7 @@ def test_render_collection_and_human_mode(capsys):
 
 
 def test_record_video_writes_a_file(tmp_path):
-    pytest.importorskip("moviepy", reason="RecordVideo needs moviepy, not a dependency of autoops")
+    import moviepy  # noqa: F401  (a dev dependency: RecordVideo writes the video with it)
     env = gym.wrappers.RecordVideo(gym.make(NODE, render_mode="rgb_array"), str(tmp_path), episode_trigger=lambda _: True)
     env.reset(seed=0)
     for a in range(10):
