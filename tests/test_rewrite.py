@@ -43,3 +43,29 @@ def test_rewrite_keeps_the_first_sentence_and_falls_back_on_none():
     bad = rewrite_summary(FakeLM("Run pip install reactfix==2.0 to repair it."), EVIDENCE, CAUSE, "extractive")
     assert bad.accepted is None and "reactfix==2.0" in bad.reason
     assert clean("Summary: \"foo@1.2 broke.\"\nnext line") == "foo@1.2 broke."
+
+
+def test_a_chunked_gguf_is_joined_once_and_checked_against_its_sha256(tmp_path, monkeypatch):
+    import hashlib
+
+    import pytest
+
+    from autoops.responder.llm import ModelUnavailable, chunked_gguf
+
+    parts = [b"GGUF" + bytes(range(200)), bytes(100)]
+    (tmp_path / "fakemodel" / "data").mkdir(parents=True)
+    (tmp_path / "fakemodel" / "__init__.py").write_text("raise ImportError('the package is found, never imported')\n")
+    (tmp_path / "fakemodel" / "data" / "SHA256SUMS").write_text(f"{hashlib.sha256(b''.join(parts)).hexdigest()}  m.gguf\n")
+    for i, data in enumerate(parts):
+        folder = tmp_path / f"fakemodel_part{i + 1}" / "data"
+        folder.mkdir(parents=True)
+        (folder.parent / "__init__.py").write_text("")
+        (folder / f"m.gguf.part{i:02d}").write_bytes(data)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    joined = chunked_gguf("fakemodel", cache_root=tmp_path / "cache")
+    assert joined.read_bytes() == b"".join(parts) and joined.parent == tmp_path / "cache"
+
+    (tmp_path / "fakemodel_part2" / "data" / "m.gguf.part01").write_bytes(b"corrupt")
+    with pytest.raises(ModelUnavailable, match="does not match"):
+        chunked_gguf("fakemodel", cache_root=tmp_path / "other")
+    assert not list((tmp_path / "other").iterdir())  # no half-checked file left behind

@@ -15,15 +15,20 @@ Evaluate on the team's development cases (the default when present); tune the pr
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from autoops import paths
-from autoops.responder.evaluation import default_case_files, public_cases, read_cases, specifics_of
+from autoops.responder.evaluation import (
+    default_case_files,
+    public_cases,
+    read_cases,
+    specifics_of,
+)
 from autoops.responder.rewrite import rewrite_summary
 
 MODELS = ("smollm2", "gemma3")
@@ -77,7 +82,7 @@ def bench_rewrite(cases: list[dict], models=MODELS, threads: int = 2) -> dict:
             start = time.perf_counter()
             lm = load_model(name, threads)
             load_s = time.perf_counter() - start
-        except Exception as err:  # a model that cannot be loaded is a result too
+        except (RuntimeError, OSError, ValueError, ImportError) as err:  # a model that cannot be loaded is a result too
             result[name] = {"loaded": False, "error": f"{type(err).__name__}: {err}"}
             continue
         for r in rows:

@@ -72,7 +72,7 @@ def clean(text: str) -> str:
     """The model's first sentence of its first line, without a repeated label or quotes (we asked
     for one sentence: what a small model writes after it is rambling, not part of the answer)."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    first = re.sub(r"^((summary|what failed[^:]*):\s*)+", "", first, flags=re.I).strip().strip("\"'`")
+    first = re.sub(r"^((summary|what failed[^:]*):\s*)+", "", first, flags=re.IGNORECASE).strip().strip("\"'`")
     first = " ".join(first.split())
     end = _SENTENCE_BREAK.search(first)
     return first[: end.start() + 1] if end else first
