@@ -15,7 +15,8 @@ import pytest
 from autoops.system.session import free_ports
 from autoops.system.stack import TOKEN_FILE, Stack, StackError
 from tests.test_monitoring import binary, dashboard_queries
-from tests.test_notify import Receiver, eventually
+from tests.conftest import Receiver
+from tests.test_notify import eventually
 
 TOKEN = "stack-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
