@@ -305,6 +305,7 @@ _SPECIFIC = re.compile(
     r"|(?:/[\w.-]+){2,}"                                # a path
     r"|\bexit(?:ed)?(?: with)?(?: code| status)? \d{1,3}\b"   # an exit code
 )
+_TIME = re.compile(r"\d{1,2}:\d\d(?::\d\d)?|\d{4}-\d\d-\d\d")  # a time stamp is not a name
 PLACEHOLDER_WORDS = ("example.com", "myorg", "my-org", "<your", "your-")
 MAX_SUMMARY_CHARS = 160
 
@@ -314,7 +315,8 @@ def specifics_of(case: Mapping[str, Any]) -> list[str]:
     names found in the log (versions, image tags, hosts, paths, exit codes)."""
     if case.get("specifics") is not None:
         return [s for s in case["specifics"] if s]
-    return list(dict.fromkeys(m.strip(".,;:'\"") for m in _SPECIFIC.findall(redact(case["text"]))))[:12]
+    found = (m.strip(".,;:'\"") for m in _SPECIFIC.findall(redact(case["text"])))
+    return list(dict.fromkeys(m for m in found if not _TIME.search(m)))[:12]
 
 
 def format_problems(s) -> list[str]:

@@ -107,6 +107,15 @@ def one_line(step: str) -> str:
     return shorten(first, MAX_ACTION_CHARS)
 
 
+# what a log line starts with that says nothing in a sentence: time stamps, CI annotations, tool prefixes
+_LINE_PREFIX = re.compile(r"^(?:\s*(?:\d{4}-\d\d-\d\dT[\d:.]+Z?|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?|##\[\w+\]|npm ERR!|#\d+ [\d.]+))+\s*")
+
+
+def quotable(line: str) -> str:
+    """A log line as quoted in a sentence: without its time stamp, ``##[error]`` or ``npm ERR!`` prefix."""
+    return _LINE_PREFIX.sub("", line).strip() or line.strip()
+
+
 def _readable(line: str) -> bool:
     """A log line worth quoting in a sentence: some words, not a markdown fence or a rule."""
     return not line.lstrip().startswith(("```", "~~~")) and len(re.findall(r"[A-Za-z0-9]", line)) >= 8
@@ -132,7 +141,7 @@ def summary_of(incident: Incident, evidence: Evidence) -> str:
     template = (evidence.cause.summary if evidence.cause and evidence.cause.summary else None) or incident.summary
     if template and _captured(template, evidence):  # a template without placeholders is taken as written
         return shorten(evidence.fill(template), MAX_SUMMARY_CHARS)
-    line = next((text for _, text in evidence.lines if _readable(text)), None)
+    line = next((quotable(text) for _, text in evidence.lines if _readable(text)), None)
     if line:
         return shorten(f"{incident.title}: {line}", MAX_SUMMARY_CHARS)
     return shorten(evidence.fill(template) if template else incident.title, MAX_SUMMARY_CHARS)
