@@ -1,5 +1,6 @@
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -63,3 +64,22 @@ def receiver():
     yield r
     r.server.shutdown()
     r.server.server_close()
+
+
+def serve_app(app, port: int | None = None):
+    """``app`` served by a real uvicorn on loopback in a thread (``port``: a free one if not given);
+    returns (server, thread, base URL) once it accepts connections. Stop it with
+    ``server.should_exit = True; thread.join()``."""
+    import uvicorn
+
+    from autoops.system.session import free_ports
+
+    port = port or free_ports(1)[0]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            return server, thread, f"http://127.0.0.1:{port}"
+        time.sleep(0.05)
+    raise RuntimeError(f"uvicorn did not start on port {port}")

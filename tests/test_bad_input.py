@@ -11,14 +11,11 @@ import asyncio
 import json
 import random
 import re
-import socket
-import threading
 import time
 
 import httpx
 import jsonschema_rs
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from autoops.agents.controller import Controller, ControllerSettings
@@ -29,6 +26,7 @@ from autoops.api.main import create_controller_app
 from autoops.api.monitor import create_monitor_app
 from autoops.api.responder import create_responder_app
 from autoops.notify import Notifier
+from tests.conftest import serve_app
 
 SECRET = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 TOKEN = "bad-input-token-0123456789"
@@ -184,25 +182,11 @@ def test_prompt_injection_is_just_text(client):
     assert response.status_code == 200 and TOKEN not in response.text and TOKEN not in client.get("/answers").text
 
 
-def _serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def test_a_chunked_body_over_the_limit_is_refused_as_it_streams(monkeypatch):
     """Over a real socket with ``Transfer-Encoding: chunked`` (no Content-Length): 413 once the
     count passes the limit (before, 12.8 MB were read and parsed); the server serves the next request."""
     monkeypatch.delenv("AUTOOPS_API_TOKEN", raising=False)
-    server, thread, url = _serve(create_monitor_app())
+    server, thread, url = serve_app(create_monitor_app())
 
     def body():
         yield b'{"scenario": "NodeWebapp", "seed": 1, "pad": "'

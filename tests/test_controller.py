@@ -1,11 +1,8 @@
 """The controller and the agents over HTTP: in-process, and with an agent as a separate uvicorn service."""
 
-import socket
-import threading
 import time
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from autoops.agents.controller import Controller, ControllerSettings
@@ -15,6 +12,7 @@ from autoops.agents.responder import ResponderAgent
 from autoops.api.client import RemoteMonitor
 from autoops.api.main import create_controller_app
 from autoops.api.monitor import create_monitor_app
+from tests.conftest import serve_app
 
 
 @pytest.fixture(scope="module")
@@ -114,22 +112,9 @@ def test_a_firing_alert_sent_again_is_answered_once(runs, responder_agent):
     assert len(client.get("/answers").json()) == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_remote_monitor_with_retries_and_an_agent_that_goes_down(runs, responder_agent):
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_monitor_app(MonitorAgent()), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    c = Controller(ControllerSettings(scenario="NodeWebapp"), monitor=RemoteMonitor(f"http://127.0.0.1:{port}", timeout_s=2, retries=1),
+    server, thread, url = serve_app(create_monitor_app(MonitorAgent()))
+    c = Controller(ControllerSettings(scenario="NodeWebapp"), monitor=RemoteMonitor(url, timeout_s=2, retries=1),
                    optimizer=OptimizerAgent(runs), responder=responder_agent)
     first = c.run_once()  # no observation yet: the monitor's default configuration
     assert not first["errors"] and first["monitor"]["action_id"] == DEFAULT_ACTION

@@ -8,13 +8,11 @@ agent that failed (``autoops_agent_errors_total``, ``autoops_agent_up``, ``/stat
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
@@ -23,6 +21,7 @@ from autoops.agents.monitor import DEFAULT_ACTION, MonitorAgent
 from autoops.api.client import RemoteMonitor, RemoteOptimizer, RemoteResponder
 from autoops.api.main import create_controller_app
 from autoops.api.monitor import create_monitor_app
+from tests.conftest import serve_app
 
 
 class Agent(ThreadingHTTPServer):
@@ -152,34 +151,21 @@ def test_a_hanging_agent_costs_one_timeout_and_stop_answers_at_once(agent_factor
     assert not c.status()["running"], "the loop ends within one call's timeout"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(port: int):
-    server = uvicorn.Server(uvicorn.Config(create_monitor_app(MonitorAgent()), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            return server, thread
-        time.sleep(0.05)
-    raise RuntimeError("monitor did not start")
+def _serve(port: int | None = None):
+    return serve_app(create_monitor_app(MonitorAgent()), port)
 
 
 def test_an_agent_that_dies_and_comes_back_is_used_again():
-    port = _free_port()
-    server, thread = _serve(port)
-    c = Controller(ControllerSettings(scenario="NodeWebapp"), monitor=RemoteMonitor(f"http://127.0.0.1:{port}", retries=1),
+    server, thread, url = _serve()
+    port = int(url.rsplit(":", 1)[1])
+    c = Controller(ControllerSettings(scenario="NodeWebapp"), monitor=RemoteMonitor(url, retries=1),
                    responder=LocalResponder(), optimizer=FixedOptimizer())
     assert not c.run_once()["errors"]
     server.should_exit = True
     thread.join(timeout=10)
     down = c.run_once()
     assert "monitor" in down["errors"] and sample("autoops_agent_up", agent="monitor") == 0
-    server, thread = _serve(port)
+    server, thread, _ = _serve(port)
     try:
         back = c.run_once()
         assert "monitor" not in back["errors"] and sample("autoops_agent_up", agent="monitor") == 1

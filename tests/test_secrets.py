@@ -10,7 +10,6 @@ import json
 import logging
 import math
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from autoops.agents.controller import Controller, ControllerSettings
 from autoops.agents.responder import ResponderAgent
 from autoops.api.main import create_controller_app
 from autoops.notify import Notifier
+from autoops.system.session import free_ports
 from tests.conftest import Receiver
 from tests.test_notify import eventually
 
@@ -180,12 +180,6 @@ def test_no_secret_leaves_the_in_process_services(shared_dir, results, receiver,
     assert answered >= 3, "the alerts were not answered, so the test proves nothing"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.timeout(300)
 def test_no_secret_reaches_a_real_servers_log(shared_dir, results, receiver, tmp_path):
     """uvicorn logs every unhandled exception with its traceback, and the exception FastAPI raised
@@ -194,7 +188,7 @@ def test_no_secret_reaches_a_real_servers_log(shared_dir, results, receiver, tmp
     configs.mkdir()
     text = (paths.default_config_dir() / "responder.yaml").read_text()
     (configs / "responder.yaml").write_text(text.replace("\ngenerator: smollm2", "\ngenerator: extractive"))
-    port = free_port()
+    port = free_ports(1)[0]
     env = {**os.environ, "AUTOOPS_CONFIG_DIR": str(configs), "AUTOOPS_GENERATOR": "extractive", "AUTOOPS_SCENARIO": "PythonLibrary",
            "AUTOOPS_NOTIFY_URLS": f"json://127.0.0.1:{receiver.port}/hook", "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "server.log"
