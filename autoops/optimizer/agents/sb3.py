@@ -187,7 +187,7 @@ class SB3Agent(Agent):
         })
 
     @classmethod
-    def load(cls, folder: Path) -> "SB3Agent":
+    def load(cls, folder: Path) -> SB3Agent:
         folder = Path(folder)
         path = folder / AGENT_FILE
         try:
@@ -208,7 +208,7 @@ class SB3Agent(Agent):
             agent = cls(settings, record["seed"], model=model)
             agent._load_buffer(folder / cls.BUFFER)
             agent._set_state(pickle.loads((folder / runs.STATE).read_bytes()))
-        except Exception as err:  # the records matched: files from another version of a library
+        except Exception as err:  # noqa: BLE001 - the records matched: files from another version of a library
             raise runs.RunError(f"{folder}: the saved agent does not load ({type(err).__name__}: {err})") from None
         return agent
 
@@ -248,7 +248,7 @@ class DQNAgent(SB3Agent):
         self.q = Forward(model.q_net.q_net)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, seed: int | None = None) -> "DQNAgent":
+    def from_run(cls, run_dir: str | Path, seed: int | None = None) -> DQNAgent:
         """The agent of a DQN run folder of ``autoops train``: its model (checked against its
         metrics.json), its replay buffer when it saved one, its settings; ``seed`` (default the
         run's) and the run's step seed the agent's streams from here on."""
@@ -268,7 +268,7 @@ class DQNAgent(SB3Agent):
                 raise runs.RunError(problem)
             try:
                 model.load_replay_buffer(buffer)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - a damaged pickle fails anywhere in pickle or numpy
                 raise runs.RunError(f"{buffer}: not a loadable replay buffer ({type(err).__name__}: {err})") from None
         return cls(settings, config["seed"] if seed is None else seed, model=model)
 
