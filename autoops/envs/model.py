@@ -84,6 +84,14 @@ def observation(state_index: int) -> np.ndarray:
     return obs
 
 
+def state_of(obs: np.ndarray) -> int:
+    """The state index of an observation (the inverse of ``observation``)."""
+    bits = 0
+    for bit in np.asarray(obs)[: len(STATE_FACTORS)]:
+        bits = bits * 2 + int(bit > 0.5)
+    return bits * N_OUTCOMES + int(np.argmax(np.asarray(obs)[len(STATE_FACTORS):]))
+
+
 def action_knobs(action: int) -> dict[str, bool]:
     if not 0 <= action < N_ACTIONS:
         raise ValueError(f"action {action} is outside [0, {N_ACTIONS})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import typing
 from collections.abc import Iterable, Mapping
@@ -85,9 +86,34 @@ class DQNSettings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
-FIELDS = {f.name: f for f in dataclasses.fields(DQNSettings)}
+@dataclass(frozen=True)
+class RunSettings:
+    """How long a run of a ``dqn``-less agent lasts and how often it is measured and saved (the
+    same names as in ``DQNSettings``, which carries them itself)."""
+
+    total_timesteps: int = field(default=50_000, metadata=_num("Builds to learn from.", 1))
+    eval_freq: int = field(default=1_000, metadata=_num(
+        "Builds between exact evaluations of the greedy policy (eval/regret, eval/cumulative_regret).", 1))
+    log_freq: int = field(default=500, metadata=_num("Builds between charts/mean_reward_per_build and charts/SPS points.", 1))
+    checkpoint_freq: int = field(default=0, metadata=_num(
+        "Builds between checkpoints (the agent, the env, the curves); 0: a tenth of total_timesteps, rounded up. "
+        "A kill loses at most this many builds (`autoops train --resume RUN`).", 0))
+
+    @property
+    def checkpoint_every(self) -> int:
+        return self.checkpoint_freq or -(-self.total_timesteps // 10)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@functools.cache
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+FIELDS = _fields(DQNSettings)
 SETTING_NAMES = tuple(FIELDS)
-_TYPES = typing.get_type_hints(DQNSettings)
 
 
 def dqn_config_path() -> Path:
@@ -95,17 +121,23 @@ def dqn_config_path() -> Path:
     return paths.config_file("dqn.yaml")
 
 
-def _check(name: str, value: typing.Any, where: str) -> typing.Any:
-    """``value`` as the type of setting ``name``, or a SettingsError naming ``where`` and the field."""
-    if name not in FIELDS:
-        close = difflib.get_close_matches(name, SETTING_NAMES, n=1)
+def _check(name: str, value: typing.Any, where: str, cls: type = DQNSettings) -> typing.Any:
+    """``value`` as the type of field ``name`` of the settings class ``cls``, or a SettingsError
+    naming ``where`` and the field."""
+    fields = _fields(cls)
+    if name not in fields:
+        close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise SettingsError(f"{where}: unknown field {name!r}{hint}; expected one of {', '.join(SETTING_NAMES)}")
-    kind, meta = _TYPES[name], FIELDS[name].metadata
+        raise SettingsError(f"{where}: unknown field {name!r}{hint}; expected one of {', '.join(fields)}")
+    kind, meta = typing.get_type_hints(cls)[name], fields[name].metadata
 
     def bad(expected: str) -> SettingsError:
         return SettingsError(f"{where}: field {name!r}: expected {expected}, got {value!r}")
 
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if kind is str:
         if value not in meta["choices"]:
             raise bad(f"one of {', '.join(meta['choices'])}")
@@ -138,16 +170,20 @@ def _check(name: str, value: typing.Any, where: str) -> typing.Any:
     return number
 
 
-def parse_overrides(overrides: Iterable[str] | Mapping[str, typing.Any] | None) -> dict[str, typing.Any]:
+def parse_overrides(overrides: Iterable[str] | Mapping[str, typing.Any] | None, cls: type = DQNSettings) -> dict[str, typing.Any]:
     """``["gamma=0.9", "net_arch=[128, 128]"]`` or a mapping -> checked ``{field: value}``.
 
     Values are parsed with ``yaml.safe_load``; an unknown field or a bad value is a SettingsError
     that names the override and the field.
     """
+    return _parse(overrides, lambda key, value, where: _check(key, value, where, cls))
+
+
+def _parse(overrides, check: typing.Callable[[str, typing.Any, str], typing.Any]) -> dict[str, typing.Any]:
     if overrides is None:
         return {}
     if isinstance(overrides, Mapping):
-        return {k: _check(k, v, f"override {k}={v!r}") for k, v in overrides.items()}
+        return {k: check(k, v, f"override {k}={v!r}") for k, v in overrides.items()}
     if isinstance(overrides, str):
         overrides = [overrides]
     result = {}
@@ -160,7 +196,7 @@ def parse_overrides(overrides: Iterable[str] | Mapping[str, typing.Any] | None) 
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError as err:
             raise SettingsError(f"override {item!r}: field {key!r}: the value is not valid YAML ({err.problem})") from None
-        result[key] = _check(key, value, f"override {item!r}")
+        result[key] = check(key, value, f"override {item!r}")
     return result
 
 
@@ -202,19 +238,88 @@ def settings_from_dict(values: Mapping[str, typing.Any], where: str) -> DQNSetti
     return DQNSettings(**{k: _check(k, v, where) for k, v in values.items()})
 
 
-def settings_help() -> str:
-    """One paragraph per field: name, type, the value of ``default`` in dqn.yaml (else the class
-    default) and the help text; one line each, so the terminal wraps it at its width."""
-    # read, not checked: --help works with a broken file (`autoops train` names the problem), and
-    # every command of the CLI builds this text, so it skips loading the scenarios
-    try:
-        defaults = yaml.safe_load(dqn_config_path().read_text()).get("default") or {}
-    except (OSError, yaml.YAMLError, AttributeError):
-        defaults = {}
+def settings_help(cls: type = DQNSettings, defaults: Mapping[str, typing.Any] | None = None) -> str:
+    """One paragraph per field of ``cls``: name, type, the value in ``defaults`` (for DQN, the
+    ``default`` entry of dqn.yaml) else the class default, and the help text; one line each, so
+    the terminal wraps it at its width."""
+    if defaults is None and cls is DQNSettings:
+        # read, not checked: --help works with a broken file (`autoops train` names the problem), and
+        # every command of the CLI builds this text, so it skips loading the scenarios
+        try:
+            defaults = yaml.safe_load(dqn_config_path().read_text()).get("default") or {}
+        except (OSError, yaml.YAMLError, AttributeError):
+            defaults = {}
+    defaults = defaults or {}
+    types = typing.get_type_hints(cls)
     lines = []
-    for name, spec in FIELDS.items():
-        kind = "list of int" if _TYPES[name] == tuple[int, ...] else _TYPES[name].__name__
+    for name, spec in _fields(cls).items():
+        kind = "list of int" if types[name] == tuple[int, ...] else types[name].__name__
         value = defaults.get(name, spec.default)
         value = list(value) if isinstance(value, tuple) else value
         lines.append(f"{name} ({kind}, default {value}): {spec.metadata['help']}")
     return "\n\n".join(lines)
+
+
+# -- the other agents: configs/agents.yaml ------------------------------------------------------
+# One entry per agent, each with a `default` and per-scenario entries, as dqn.yaml; a key is a
+# field of RunSettings or of the agent's own settings class.
+
+
+def agents_config_path() -> Path:
+    return paths.config_file("agents.yaml")
+
+
+def _owner(name: str, classes: tuple[type, ...], where: str) -> type:
+    for cls in classes:
+        if name in _fields(cls):
+            return cls
+    known = [n for cls in classes for n in _fields(cls)]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise SettingsError(f"{where}: unknown field {name!r}{hint}; expected one of {', '.join(known)}")
+
+
+def _check_any(name: str, value: typing.Any, where: str, classes: tuple[type, ...]) -> typing.Any:
+    return _check(name, value, where, _owner(name, classes, where))
+
+
+def _agent_entries(agent: str, path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as err:
+        raise SettingsError(f"{path}: cannot read the agents' configuration ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise SettingsError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of agent name to its settings")
+    entries = data.get(agent) or {"default": {}}
+    if not isinstance(entries, dict) or not isinstance(entries.get("default", {}), dict):
+        raise SettingsError(f"{path}: entry {agent!r}: expected a mapping with a 'default' entry and one entry per scenario")
+    return entries
+
+
+def resolve_agent_settings(agent: str, agent_settings: type, scenario: str | Scenario,
+                           overrides: Iterable[str] | Mapping[str, typing.Any] | None = None,
+                           config_path: Path | None = None) -> tuple[RunSettings, typing.Any]:
+    """Class defaults <- ``agents.yaml`` ``<agent>.default`` <- ``<agent>.<scenario>`` <- overrides,
+    split into the run's settings and the agent's own."""
+    path = Path(config_path) if config_path else agents_config_path()
+    classes = (RunSettings, agent_settings)
+    entries = _agent_entries(agent, path)
+    scenarios = set(load_all())
+    values: dict[str, typing.Any] = {}
+    name = scenario.name if isinstance(scenario, Scenario) else get_scenario(scenario).name
+    for entry, entry_values in entries.items():
+        if entry != "default" and entry not in scenarios:
+            raise SettingsError(f"{path}: entry {agent}.{entry}: unknown; expected 'default' or a scenario of {', '.join(sorted(scenarios))}")
+        if not isinstance(entry_values, dict):
+            raise SettingsError(f"{path}: entry {agent}.{entry}: expected a mapping of settings, got {entry_values!r}")
+        checked = {k: _check_any(k, v, f"{path}: entry {agent}.{entry}", classes) for k, v in entry_values.items()}
+        if entry == "default":
+            values = {**checked, **values}
+        elif entry == name:
+            values = {**values, **checked}
+    items = _parse(overrides, lambda key, value, where: _check_any(key, value, where, classes))
+    values.update(items)
+    split = [{k: v for k, v in values.items() if k in _fields(cls)} for cls in classes]
+    return RunSettings(**split[0]), agent_settings(**split[1])

@@ -64,11 +64,9 @@ import platform
 import random
 import signal
 import subprocess
-import threading
 import time
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import gymnasium as gym
@@ -80,15 +78,21 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.utils import ConstantSchedule, FloatSchedule, LinearSchedule
+from stable_baselines3.common.utils import (
+    ConstantSchedule,
+    FloatSchedule,
+    LinearSchedule,
+)
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import autoops
 from autoops import paths, planning
 from autoops.envs import BuildModel, BuildPipelineEnv, Scenario, get_scenario
+from autoops.envs.model import state_of
 from autoops.optimizer import runs
 from autoops.optimizer.evaluate import q_table
+from autoops.optimizer.regret import LearningCost, final_figures, new_curve, record_evaluation
 from autoops.optimizer.runs import RunError, read_run_config
 from autoops.optimizer.settings import (
     DQNSettings,
@@ -98,6 +102,7 @@ from autoops.optimizer.settings import (
     resolve_settings,
     settings_from_dict,
 )
+from autoops.optimizer.signals import Interrupted, StopRequest, stop_on_signals
 
 TAGS = (
     "charts/episodic_return",
@@ -106,6 +111,8 @@ TAGS = (
     "charts/mean_q",
     "charts/SPS",
     "eval/regret",
+    "eval/cumulative_regret",
+    "eval/best_static_cumulative_regret",
 )
 
 
@@ -244,43 +251,6 @@ def build_model(env: gym.Env, settings: DQNSettings, seed: int) -> FastDQN:
 # -- monitoring ----------------------------------------------------------------------------------
 
 
-class Interrupted(KeyboardInterrupt):
-    """Training stopped by a signal; ``run_dir`` holds the saved run and ``signum`` the signal."""
-
-    def __init__(self, signum: int = signal.SIGINT, run_dir: Path | None = None):
-        super().__init__(signal.Signals(signum).name)
-        self.signum, self.run_dir = signum, run_dir
-
-
-class StopRequest:
-    """Set by SIGTERM or Ctrl-C while training; the monitor acts on it at the next training-phase
-    boundary, where a checkpoint is whole."""
-
-    signum: int | None = None
-
-
-@contextmanager
-def _stop_on_signals(stop: StopRequest) -> Iterator[None]:
-    """While training, the first SIGTERM or SIGINT sets ``stop``; a second one raises
-    KeyboardInterrupt at once. Signal handlers belong to the main thread: elsewhere (a sweep's
-    worker thread) the signals keep their handlers. The previous handlers are restored after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        if stop.signum is not None:
-            raise Interrupted(signum)
-        stop.signum = signum
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h if h is not None else signal.SIG_DFL)
-
-
 class TrainingMonitor(BaseCallback):
     """Writes the TensorBoard tags, evaluates the greedy policy exactly every ``eval_freq``
     steps (the regret curve of metrics.json), drives the progress bar, and at training-phase
@@ -288,9 +258,9 @@ class TrainingMonitor(BaseCallback):
 
     def __init__(self, settings: DQNSettings, build: BuildModel, writer: SummaryWriter, curve: dict[str, list],
                  progress: bool, learn_steps: int, checkpoint: Callable[[], None], stop: StopRequest,
-                 rewards: tuple[float, int] = (0.0, 0)):
+                 cost: LearningCost, rewards: tuple[float, int] = (0.0, 0)):
         super().__init__()
-        self.settings, self.build, self.writer = settings, build, writer
+        self.settings, self.build, self.writer, self.cost = settings, build, writer, cost
         self.optimum = planning.optimum(build)
         self.curve, self.progress, self.learn_steps = curve, progress, learn_steps
         self.checkpoint, self.stop, self._rewards_at_start = checkpoint, stop, rewards
@@ -318,6 +288,8 @@ class TrainingMonitor(BaseCallback):
 
     def _on_step(self) -> bool:
         t = self.num_timesteps
+        # SB3 stores the transition after the callbacks: _last_obs is still the state the action ran in
+        self.cost.record(state_of(self.model._last_obs[0]), int(self.locals["actions"][0]))
         self._reward_sum += float(np.sum(self.locals["rewards"])) / self.settings.reward_scale
         self._reward_count += len(self.locals["rewards"])
         for info in self.locals["infos"]:
@@ -346,11 +318,9 @@ class TrainingMonitor(BaseCallback):
     def evaluate(self, t: int) -> planning.PolicyStats:
         q = q_table(self.model, self.build.observations)
         policy = q.argmax(axis=1)
-        stats = planning.evaluate(self.build, policy, "dqn greedy", optimal_reward=self.optimum.mean_reward)
-        self.writer.add_scalar("eval/regret", stats.regret, t)
+        stats = self.cost.greedy_regret(policy, "dqn greedy")
         self.writer.add_scalar("charts/mean_q", float(self.optimum.stationary @ q.max(axis=1)), t)
-        self.curve["steps"].append(int(t))
-        self.curve["regret"].append(stats.regret)
+        record_evaluation(self.writer, self.curve, t, stats, self.cost)
         self.curve["epsilon"].append(float(self.model.exploration_rate))
         self.last_stats = stats
         return stats
@@ -438,7 +408,7 @@ def train(
         "versions": versions(),
     }
     runs.write_config(run_dir, config)
-    curve = {"steps": [], "regret": [], "epsilon": []}
+    curve = new_curve("epsilon")
     return _learn(model, run_dir, sc, settings, config, settings.total_timesteps, False, curve, progress, callbacks)
 
 
@@ -498,12 +468,12 @@ def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timest
 
     if exact:
         model, state = _load_checkpoint(checkpoint, settings)
-        curve, restored = state["curve"], state
+        curve, restored = _curve_from(state["curve"]), state
         config = {**config, "resumed_from_checkpoint": str(checkpoint.path)}
     else:
         segment_seed = int(np.random.SeedSequence([config["seed"], done]).generate_state(1)[0] >> 1)
-        model, curve = _load_saved(run_dir, sc, settings, segment_seed, done)
-        restored = None
+        model, curve, cost_state = _load_saved(run_dir, sc, settings, segment_seed, done)
+        restored = {"cost": cost_state} if cost_state else None
         config = {**config, "resumed_from_checkpoint": None, "segment_seed": segment_seed}
     new_dir = runs.new_run_dir(sc.name, config["config_name"], config["seed"], run_root)
     config = {**config, "resumed_from": str(run_dir), "resumed_at_step": done,
@@ -524,7 +494,7 @@ def _saved_step(run_dir: Path) -> tuple[int | None, str]:
         return None, f"{runs.METRICS} has no step ({err})"
 
 
-def _load_saved(run_dir: Path, sc: Scenario, settings: DQNSettings, segment_seed: int, done: int) -> tuple[FastDQN, dict]:
+def _load_saved(run_dir: Path, sc: Scenario, settings: DQNSettings, segment_seed: int, done: int) -> tuple[FastDQN, dict, dict | None]:
     """The model and replay buffer a run saved at its end, for a new segment: a new episode and a
     fresh stream for every random draw (``segment_seed``)."""
     metrics = runs.read_metrics(run_dir)
@@ -542,7 +512,13 @@ def _load_saved(run_dir: Path, sc: Scenario, settings: DQNSettings, segment_seed
     model.set_random_seed(segment_seed)
     if model.num_timesteps != done:
         raise RunError(f"{run_dir}: {runs.MODEL} is at step {model.num_timesteps}, {runs.METRICS} at {done}")
-    return model, {k: list(metrics["curve"][k]) for k in ("steps", "regret", "epsilon")}
+    return model, _curve_from(metrics["curve"]), metrics.get("cost_state")
+
+
+def _curve_from(saved: dict) -> dict[str, list]:
+    """A saved curve with every key; a run from before the cost of learning was recorded has
+    no such curves: its points are None."""
+    return {key: list(saved.get(key) or [None] * len(saved["steps"])) for key in new_curve("epsilon")}
 
 
 def save_checkpoint(model: FastDQN, run_dir: Path, monitor: TrainingMonitor) -> None:
@@ -556,6 +532,7 @@ def save_checkpoint(model: FastDQN, run_dir: Path, monitor: TrainingMonitor) -> 
         "action_space": model.action_space.np_random.bit_generator.state,  # random actions
         "exploration_rate": model.exploration_rate,
         "curve": monitor.curve,
+        "cost": monitor.cost.state_dict(),
         "rewards": (monitor._reward_sum, monitor._reward_count),  # charts/mean_reward_per_build so far
     }
     with runs.writing_checkpoint(run_dir, model.num_timesteps) as folder:
@@ -597,15 +574,18 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
         writer.flush()  # the events up to the checkpoint survive a kill with it
         save_checkpoint(model, run_dir, monitor)
 
-    monitor = TrainingMonitor(settings, build, writer, curve, progress, steps, checkpoint, stop,
-                              restored["rewards"] if restored else (0.0, 0))
+    cost = LearningCost(sc)
+    if restored and restored.get("cost"):
+        cost.load_state_dict(restored["cost"])
+    monitor = TrainingMonitor(settings, build, writer, curve, progress, steps, checkpoint, stop, cost,
+                              restored.get("rewards", (0.0, 0)) if restored else (0.0, 0))
     start = model.num_timesteps
     target = start + steps
     _set_schedules(model, settings, steps)
-    if restored:  # SB3's value at the checkpoint, which epsilon_at matches only to the last bits
+    if restored and "exploration_rate" in restored:  # SB3's value at the checkpoint, which epsilon_at matches only to the last bits
         model.exploration_rate = restored["exploration_rate"]
     status = "failed"  # until learn returns or is interrupted
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         try:
             model.learn(steps, callback=[monitor, *callbacks], log_interval=None, reset_num_timesteps=not resume)
             status = "complete" if model.num_timesteps >= target else "stopped"
@@ -635,6 +615,7 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
                 "epsilon": float(model.exploration_rate),
                 "optimal_mean_reward": monitor.optimum.mean_reward,
                 "final": final.as_dict() if final else None,
+                **final_figures(cost, final),
                 "curve": curve,
                 "timing": {  # of this learn call; exact evaluations included
                     "seconds": monitor.seconds,
