@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 import pytest
+import torch
 
 from autoops.envs import N_ACTIONS, N_STATES, BuildPipelineEnv
 from autoops.optimizer.agents import agent_class
@@ -42,7 +43,7 @@ def stream(agent, env, state: int, builds: int) -> tuple[list[int], int]:
 @pytest.mark.parametrize("name", ["dqn", "ppo"])
 def test_an_agent_learns_from_a_stream_of_builds_reproducibly(name):
     np.random.seed(123)
-    outer = np.random.get_state()[1].copy()
+    outer, outer_torch = np.random.get_state()[1].copy(), torch.get_rng_state()
     agent = make(name)
     before = agent.policy()
     actions, _ = stream(agent, *new_env(), 2_000)
@@ -52,8 +53,8 @@ def test_an_agent_learns_from_a_stream_of_builds_reproducibly(name):
     assert policy.min() >= 0 and policy.max() < N_ACTIONS
     assert not np.array_equal(policy, before)  # it trained
     assert len(set(actions)) == N_ACTIONS  # it explored
-    # the caller's NumPy stream is untouched: building the model and training used the agent's own
-    assert np.array_equal(np.random.get_state()[1], outer)
+    # the caller's streams are untouched: building the model and training used the agent's own
+    assert np.array_equal(np.random.get_state()[1], outer) and torch.equal(torch.get_rng_state(), outer_torch)
 
     again = make(name)
     assert stream(again, *new_env(), 2_000)[0] == actions
@@ -87,7 +88,9 @@ def test_load_names_what_is_wrong(tmp_path):
 
 
 def test_dqn_keeps_learning_from_a_trained_run(trained_run):
+    outer_torch = torch.get_rng_state()
     agent = DQNAgent.from_run(trained_run)
+    assert torch.equal(torch.get_rng_state(), outer_torch)
     saved = agent.model.replay_buffer.pos
     assert agent.num_timesteps == 600 and saved > 500  # the run's model and replay buffer
     assert np.array_equal(agent.policy(), greedy_policy(trained_run))

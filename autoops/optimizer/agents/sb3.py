@@ -17,8 +17,8 @@ Building a model seeds torch (the initial weights) without changing the caller's
 
 ``save(folder)`` writes ``model.zip`` (networks and Adam's state), the buffer, ``state.pkl`` (step
 counters and random states) and, last, ``agent.json`` (agent, seed, settings and the size and
-sha256 of each file, checked by ``load``). A loaded agent continues exactly: the same actions and
-networks as the agent that was saved.
+sha256 of each file, checked by ``load``: a save cut short is refused, never half loaded). A loaded
+agent continues exactly: the same actions and networks as the agent that was saved.
 
 ``DQNAgent.from_run(run_dir)`` opens a DQN run folder of ``autoops train`` (its model, replay
 buffer and settings) to keep learning online from where the run ended.
@@ -114,6 +114,13 @@ def _check_state(state: int) -> int:
     return state
 
 
+def _check_action(action: int) -> int:
+    action = int(action)
+    if not 0 <= action < N_ACTIONS:
+        raise ValueError(f"action {action} is outside [0, {N_ACTIONS})")
+    return action
+
+
 class SB3Agent(Agent):
     """What DQN and PPO share: the model, the agent's random streams, save and load."""
 
@@ -204,7 +211,8 @@ class SB3Agent(Agent):
         settings = cls._settings_from(record["settings"], str(path))
         torch.set_num_threads(settings.torch_threads)
         try:
-            model = cls._model_class().load(folder / runs.MODEL, device=settings.device)
+            with _caller_streams_kept():  # loading builds the networks (torch draws) before setting the saved weights
+                model = cls._model_class().load(folder / runs.MODEL, device=settings.device)
             agent = cls(settings, record["seed"], model=model)
             agent._load_buffer(folder / cls.BUFFER)
             agent._set_state(pickle.loads((folder / runs.STATE).read_bytes()))
@@ -256,7 +264,8 @@ class DQNAgent(SB3Agent):
         config = runs.read_run_config(run_dir)
         settings = settings_from_dict(config["settings"], f"{run_dir / runs.CONFIG}")
         torch.set_num_threads(settings.torch_threads)
-        model = runs.load_model(run_dir)
+        with _caller_streams_kept():
+            model = runs.load_model(run_dir)
         buffer = run_dir / runs.REPLAY_BUFFER
         if buffer.is_file():
             try:
@@ -288,7 +297,7 @@ class DQNAgent(SB3Agent):
     def observe(self, state: int, action: int, reward: float, next_state: int) -> None:
         model, settings = self.model, self.settings
         model.replay_buffer.add(OBSERVATIONS[_check_state(state)], OBSERVATIONS[_check_state(next_state)],
-                                np.array([action]), np.array([reward * settings.reward_scale]), np.array([False]), _NO_INFO)
+                                np.array([_check_action(action)]), np.array([reward * settings.reward_scale]), np.array([False]), _NO_INFO)
         model.num_timesteps += 1
         step = model.num_timesteps
         model._current_progress_remaining = 1.0 - step / settings.total_timesteps  # the learning rate's schedule
@@ -350,12 +359,6 @@ class PPOAgent(SB3Agent):
         z -= z.max()
         return z - np.log(np.exp(z).sum())
 
-    def probabilities(self) -> np.ndarray:
-        """``[N_STATES, N_ACTIONS]``: the policy's distribution in every state."""
-        z = self.logits(OBSERVATIONS).astype(np.float64)
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        return p / p.sum(axis=1, keepdims=True)
-
     def act(self, state: int) -> int:
         cdf = np.cumsum(np.exp(self._log_probs(_check_state(state))))
         return min(int(cdf.searchsorted(self.rng.random() * cdf[-1], side="right")), N_ACTIONS - 1)
@@ -363,6 +366,7 @@ class PPOAgent(SB3Agent):
     def observe(self, state: int, action: int, reward: float, next_state: int) -> None:
         model, settings = self.model, self.settings
         state, next_state, buffer = _check_state(state), _check_state(next_state), model.rollout_buffer
+        action = _check_action(action)
         obs = OBSERVATIONS[state: state + 1]
         buffer.add(obs, np.array([action]), np.array([reward * settings.reward_scale]), np.array([False]),
                    torch.as_tensor(self.value(obs)), torch.as_tensor([self._log_probs(state)[action]]))
