@@ -21,7 +21,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autoops.envs.categories import OUTCOMES
-from autoops.envs.model import N_ACTIONS, N_STATES, BuildModel, State, action_knobs, describe_action
+from autoops.envs.model import N_ACTIONS, N_STATES, BuildModel, State, action_knobs, describe_action, shared_model
+from autoops.envs.scenario import Scenario
 
 Policy = np.ndarray  # [N_STATES, N_ACTIONS] probabilities, or [N_STATES] action ids
 
@@ -166,6 +167,13 @@ def q_values(model: BuildModel) -> np.ndarray:
     h = np.linalg.solve(system, rhs)
     h[0] = 0.0
     return model.expected_reward - gain + model.transitions @ h
+
+
+def phase_models(scenario: Scenario) -> list[tuple[int, BuildModel]]:
+    """``[(first build, model), ...]`` of each phase of a drifting scenario (one entry for a
+    static one), shared with the environments. Build ``t`` runs in phase
+    ``scenario.phase_at(t)``; its regret is against ``optimum(model)`` of that phase."""
+    return [(start, shared_model(phase)) for start, phase in scenario.phases()]
 
 
 # -- baselines ------------------------------------------------------------------------------

@@ -42,10 +42,18 @@ class BuildPipelineEnv(gym.Env):
       objective is the mean reward per build (average reward); episodes are truncated at the
       scenario's ``episode_length`` and never terminate.
 
+    DRIFT: a scenario with ``drift:`` changes its world mid-stream. ``env.builds`` counts the
+      builds since the environment was made, across resets (an episode boundary does not restart
+      the stream); once it reaches a phase's ``after_build``, the next builds run in that phase
+      (``env.phase``, an index into ``env.scenario.phases()``) and ``env.model`` is that phase's
+      model. The objective is then the mean reward per build of each phase, against each phase's
+      optimum. Each environment of a vector env counts its own builds.
+
     INFO: ``status`` ("success" or "failure"), ``failure_category`` (a taxonomy id or None),
       ``duration_minutes``, ``cost_usd``, ``action_description``, ``state_index``, and on a failure
       ``error_log``, a log excerpt as the build's tools would print it (unless ``error_logs=False``;
-      the logs draw from their own seeded stream, so outcomes are the same either way).
+      the logs draw from their own seeded stream, so outcomes are the same either way). A
+      drifting scenario adds ``phase``, the phase this build ran in.
 
     RENDER MODES: "ansi" returns one line of text (the state and the last build); "human"
       prints that line at every reset and step; "rgb_array" returns a 64x112x3 uint8 picture of
@@ -56,8 +64,9 @@ class BuildPipelineEnv(gym.Env):
       rebuilt on unpickling, or shared with the environments of the same scenario already in the
       process (``model.shared_model``), and the unpickled copy continues exactly where it was.
 
-    REFERENCE: the exact model is ``env.unwrapped.model`` (``BuildModel``); ``autoops.planning``
-      solves it. Calibration: Beller, Gousios, Zaidman, MSR 2017 (about 20% of builds fail);
+    REFERENCE: the exact model is ``env.unwrapped.model`` (``BuildModel``; of the current phase
+      when the scenario drifts); ``autoops.planning`` solves it, and ``planning.phase_models``
+      gives every phase's model. Calibration: Beller, Gousios, Zaidman, MSR 2017 (about 20% of builds fail);
       Ghaleb, da Costa, Zou, EMSE 2019 (10-minute builds, caching shortens them); Google's
       reports on flaky tests (a few percent of test runs). See ``configs/scenarios/default.yaml``.
 
@@ -65,7 +74,9 @@ class BuildPipelineEnv(gym.Env):
       observations, rewards or infos):
       v0  the dynamics above. Later additions that leave them unchanged: "rgb_array" and "human"
           rendering, small pickles, ``ResetNeeded`` for a step before reset, actions given as
-          numpy integers or one-element arrays.
+          numpy integers or one-element arrays, drifting scenarios (a scenario file without
+          ``drift:`` gives the same stream as before). A change to how drift switches phases
+          is a new version of the drifting scenarios only.
     """
 
     metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
@@ -78,7 +89,10 @@ class BuildPipelineEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
-        self.model = shared_model(self.scenario)
+        self.model = shared_model(self.scenario)  # a drifting scenario's model is its phase 0's
+        self.builds = 0
+        self.phase = 0
+        self._next_phase_at = self.scenario.drift[0].after_build if self.scenario.drift else None
         self.observation_space = spaces.Box(0.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32)
         self.action_space = spaces.Discrete(N_ACTIONS)
         self._state = 0
@@ -95,7 +109,7 @@ class BuildPipelineEnv(gym.Env):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.model = shared_model(self.scenario)
+        self.model = shared_model(self.scenario.phases()[self.phase][1])
 
     @property
     def state(self) -> State:
@@ -123,7 +137,7 @@ class BuildPipelineEnv(gym.Env):
     def _uniform_and_noise(self) -> tuple[float, float]:
         if self._draw >= _BATCH:
             self._uniforms = self.np_random.random(_BATCH)
-            sigma = self.scenario.stages.duration_noise
+            sigma = self.model.scenario.stages.duration_noise
             self._noise = np.exp(sigma * self.np_random.standard_normal(_BATCH) - sigma**2 / 2)  # mean 1
             self._draw = 0
         i = self._draw
@@ -146,7 +160,7 @@ class BuildPipelineEnv(gym.Env):
         model = self.model
         minutes = float(model.duration[s, a, outcome] * noise)
         dollars = float(model.cost[s, a, outcome] * noise)
-        w = self.scenario.reward
+        w = model.scenario.reward
         reward = -(w.duration_weight * minutes + w.cost_weight * dollars + (w.failure_weight if outcome else 0.0))
         info = {
             "status": "failure" if outcome else "success",
@@ -158,12 +172,24 @@ class BuildPipelineEnv(gym.Env):
         }
         if outcome and self.error_logs:
             info["error_log"] = render_log(OUTCOMES[outcome], self.scenario.toolchain, self._log_rng)
+        self.builds += 1
+        if self.scenario.drift:
+            info["phase"] = self.phase
+            if self.builds == self._next_phase_at:
+                self._enter_next_phase()
         self._state = s2
         self._last_action = a
         self._last_info = info
         if self.render_mode == "human":
             self.render()
         return model.observations[s2].copy(), reward, False, False, info
+
+    def _enter_next_phase(self) -> None:
+        self.phase += 1
+        phases = self.scenario.phases()
+        self.model = shared_model(phases[self.phase][1])
+        self._next_phase_at = phases[self.phase + 1][0] if self.phase + 1 < len(phases) else None
+        self._draw = _BATCH  # the batch's durations were drawn with the previous phase's noise
 
     def render(self):
         if self.render_mode in ("ansi", "human"):

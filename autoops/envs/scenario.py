@@ -7,6 +7,18 @@ Every file in ``configs/scenarios/`` (shipped with the package; ``$AUTOOPS_CONFI
 replaces the set) is merged onto ``default.yaml``; the merged mapping is
 checked against the dataclasses below, so a bad file fails with the file, the field and what
 was expected instead of a ``KeyError`` deep inside the model.
+
+A file may also list ``drift:``, the changes of a world that does not stand still::
+
+    drift:
+      - after_build: 20000             # builds 0..19999 run in the file's own world (phase 0)
+        description: Three more teams share the runner pool.
+        set:                           # dotted field paths (or nested mappings), checked like any field
+          runner_pool.rise_prob: 0.4
+          runners.large.queue_minutes: [0.8, 15.0]
+
+``Scenario.phases()`` turns them into plain scenarios, one per phase; the environment switches
+from one to the next as its builds reach each ``after_build``.
 """
 
 from __future__ import annotations
@@ -123,6 +135,22 @@ class Failures:
 
 
 @dataclass(frozen=True)
+class Drift:
+    """One change of a drifting scenario: from build number ``after_build`` on (counted from 0,
+    so the first ``after_build`` builds run in the earlier phases), the fields named by dotted
+    path in ``changes`` take their new, already checked values."""
+
+    after_build: int
+    description: str
+    changes: tuple[tuple[str, typing.Any], ...]
+
+
+# Fields a phase cannot change: the name and toolchain say which project it is (error logs,
+# metric labels), and episode_length is fixed when the Gymnasium id is registered.
+_FIXED = ("name", "description", "toolchain", "episode_length")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """All parameters of one simulated project (see ``configs/scenarios/default.yaml``)."""
 
@@ -140,10 +168,41 @@ class Scenario:
     failures: Failures
     recurrence: dict[str, float] = dataclasses.field(metadata={"keys": FAILURES, **_num(0, 20)})
     source: str = dataclasses.field(default="", metadata={"internal": True})
+    # Left out of the repr, which keys the shared model and the planner's cache: the model of a
+    # drifting scenario is the model of its phase 0, and the repr of every static scenario stays
+    # what it was.
+    drift: tuple[Drift, ...] = dataclasses.field(default=(), repr=False, metadata={"internal": True})
 
     @property
     def env_id(self) -> str:
         return "AutoOps/BuildPipeline-v0" if self.name == "BuildPipeline" else f"AutoOps/{self.name}-v0"
+
+    def phases(self) -> list[tuple[int, Scenario]]:
+        """``[(0, phase 0), (after_build, phase 1), ...]``: each phase a plain scenario (no drift)
+        with the scenario's name and source, and the description of the drift that made it.
+        A static scenario is its own single phase."""
+        phase = dataclasses.replace(self, drift=()) if self.drift else self
+        phases = [(0, phase)]
+        for drift in self.drift:
+            for dotted, value in drift.changes:
+                phase = _replace_at(phase, dotted.split("."), value)
+            phase = dataclasses.replace(phase, description=drift.description)
+            phases.append((drift.after_build, phase))
+        return phases
+
+    def phase_at(self, build: int) -> int:
+        """The index in ``phases()`` of the phase that build number ``build`` (0 = the first) runs in."""
+        return sum(drift.after_build <= build for drift in self.drift)
+
+
+def _replace_at(value, parts: list[str], new):
+    """``value`` with the field at the dotted path ``parts`` replaced by ``new``."""
+    head, *rest = parts
+    old = value[head] if isinstance(value, dict) else getattr(value, head)
+    replaced = _replace_at(old, rest, new) if rest else new
+    if isinstance(value, dict):  # recurrence: one entry per failure category
+        return {**value, head: replaced}
+    return dataclasses.replace(value, **{head: replaced})
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -185,35 +244,101 @@ def _build(cls, data, where: str, prefix: str = ""):
         path = prefix + name
         if name not in data:
             _fail(where, path, "missing")
-        value, kind, meta = data[name], hints[name], f.metadata
-        if dataclasses.is_dataclass(kind):
-            values[name] = _build(kind, value, where, path + ".")
-        elif kind == LOW_HIGH:
-            if not isinstance(value, list) or len(value) != 2:
-                _fail(where, path, f"expected a list of two numbers [low, high], got {value!r}")
-            low, high = (_check_number(v, float, meta, where, path) for v in value)
-            if low > high:
-                _fail(where, path, f"expected [low, high] with low <= high, got {value!r}")
-            values[name] = (low, high)
-        elif kind in (int, float):
-            values[name] = _check_number(value, kind, meta, where, path)
-        elif kind is str:
-            if not isinstance(value, str):
-                _fail(where, path, f"expected text, got {value!r}")
-            if "choices" in meta and value not in meta["choices"]:
-                _fail(where, path, f"expected one of {', '.join(meta['choices'])}, got {value!r}")
-            if "pattern" in meta and not re.match(meta["pattern"], value):
-                _fail(where, path, f"expected a CamelCase name, got {value!r}")
-            values[name] = value
-        else:  # dict[str, float] keyed by failure category
-            if not isinstance(value, dict):
-                _fail(where, path, f"expected a mapping of category to number, got {value!r}")
-            for key, number in value.items():
-                if key not in meta["keys"]:
-                    _fail(where, f"{path}.{key}", f"unknown failure category; expected one of {', '.join(meta['keys'])}")
-                _check_number(number, float, meta, where, f"{path}.{key}")
-            values[name] = {key: float(value.get(key, 1.0)) for key in meta["keys"]}
+        values[name] = _check_field(data[name], hints[name], f.metadata, where, path)
     return cls(**values)
+
+
+def _check_field(value, kind, meta: dict, where: str, path: str):
+    """``value`` checked against the field's type and metadata, as the dataclass holds it."""
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, where, path + ".")
+    if kind == LOW_HIGH:
+        if not isinstance(value, list) or len(value) != 2:
+            _fail(where, path, f"expected a list of two numbers [low, high], got {value!r}")
+        low, high = (_check_number(v, float, meta, where, path) for v in value)
+        if low > high:
+            _fail(where, path, f"expected [low, high] with low <= high, got {value!r}")
+        return (low, high)
+    if kind in (int, float):
+        return _check_number(value, kind, meta, where, path)
+    if kind is str:
+        if not isinstance(value, str):
+            _fail(where, path, f"expected text, got {value!r}")
+        if "choices" in meta and value not in meta["choices"]:
+            _fail(where, path, f"expected one of {', '.join(meta['choices'])}, got {value!r}")
+        if "pattern" in meta and not re.match(meta["pattern"], value):
+            _fail(where, path, f"expected a CamelCase name, got {value!r}")
+        return value
+    # dict[str, float] keyed by failure category
+    if not isinstance(value, dict):
+        _fail(where, path, f"expected a mapping of category to number, got {value!r}")
+    for key, number in value.items():
+        if key not in meta["keys"]:
+            _fail(where, f"{path}.{key}", f"unknown failure category; expected one of {', '.join(meta['keys'])}")
+        _check_number(number, float, meta, where, f"{path}.{key}")
+    return {key: float(value.get(key, 1.0)) for key in meta["keys"]}
+
+
+def _check_drift(raw, where: str) -> tuple[Drift, ...]:
+    """The ``drift:`` list of a file: phases in build order, each change checked like the field it sets."""
+    if not isinstance(raw, list):
+        _fail(where, "drift", f"expected a list of phases {{after_build, description, set}}, got {raw!r}")
+    drifts: list[Drift] = []
+    for i, item in enumerate(raw):
+        field = f"drift[{i}]"
+        if not isinstance(item, dict):
+            _fail(where, field, f"expected a mapping with after_build, description and set, got {item!r}")
+        for key in sorted(set(item) - {"after_build", "description", "set"}):
+            _fail(where, f"{field}.{key}", "unknown field; expected one of after_build, description, set")
+        for key in ("after_build", "description", "set"):
+            if key not in item:
+                _fail(where, f"{field}.{key}", "missing")
+        after = _check_number(item["after_build"], int, {"range": (1, 10**12)}, where, f"{field}.after_build")
+        if drifts and after <= drifts[-1].after_build:
+            _fail(where, f"{field}.after_build", f"expected a build number above the previous phase's {drifts[-1].after_build}, got {after}")
+        if not isinstance(item["description"], str):
+            _fail(where, f"{field}.description", f"expected text, got {item['description']!r}")
+        if not isinstance(item["set"], dict) or not item["set"]:
+            _fail(where, f"{field}.set", f"expected a mapping of dotted field paths to new values, got {item['set']!r}")
+        changes: dict[str, typing.Any] = {}
+        for dotted, value in _leaves(item["set"]):
+            if dotted in changes:
+                _fail(where, f"{field}.set.{dotted}", "set twice")
+            changes[dotted] = _check_change(dotted, value, where, f"{field}.set.{dotted}")
+        drifts.append(Drift(after, item["description"], tuple(changes.items())))
+    return tuple(drifts)
+
+
+def _leaves(mapping: dict, prefix: str = ""):
+    """``(dotted path, value)`` of a mapping that may nest (``runner_pool: {rise_prob: 0.4}``)."""
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _check_change(dotted: str, value, where: str, field: str):
+    """A drift's new ``value`` for the field at ``dotted``, checked as that field is in a file."""
+    kind, meta, walked = Scenario, {}, []
+    for part in dotted.split("."):
+        if dataclasses.is_dataclass(kind):
+            fields = {f.name: f for f in dataclasses.fields(kind) if not f.metadata.get("internal")}
+            if part not in fields:
+                _fail(where, field, f"unknown field {'.'.join([*walked, part])!r}; expected one of {', '.join(fields)}")
+            if kind is Scenario and part in _FIXED:
+                _fail(where, field, f"does not drift; a phase may change every field but {', '.join(_FIXED)}")
+            kind, meta = typing.get_type_hints(kind)[part], fields[part].metadata
+        elif kind == dict[str, float]:  # recurrence: one number per failure category
+            if part not in meta["keys"]:
+                _fail(where, field, f"unknown failure category; expected one of {', '.join(meta['keys'])}")
+            kind = float
+        else:
+            _fail(where, field, f"{'.'.join(walked)!r} is a single value and has no field {part!r}")
+        walked.append(part)
+    if dataclasses.is_dataclass(kind) or kind not in (LOW_HIGH, int, float):
+        _fail(where, field, f"expected a dotted path to one number or [low, high] pair (e.g. {dotted}.<field>), got the group {dotted!r}")
+    return _check_field(value, kind, meta, where, field)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -223,8 +348,9 @@ def load_scenario(path: str | Path) -> Scenario:
     default = path.with_name("default.yaml")
     if path.name != "default.yaml":
         data = _merge(read_mapping(default, ScenarioError, "scenario file"), data)
+    drift = _check_drift(data.pop("drift"), str(path)) if "drift" in data else ()
     scenario = _build(Scenario, data, str(path))
-    return dataclasses.replace(scenario, source=str(path))
+    return dataclasses.replace(scenario, source=str(path), drift=drift)
 
 
 def scenario_files() -> list[Path]:
