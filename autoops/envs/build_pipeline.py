@@ -66,8 +66,8 @@ class BuildPipelineEnv(gym.Env):
 
     REFERENCE: the exact model is ``env.unwrapped.model`` (``BuildModel``; of the current phase
       when the scenario drifts); ``autoops.planning`` solves it, and ``planning.phase_models``
-      gives every phase's model. Calibration: Beller, Gousios, Zaidman, MSR 2017 (about 20% of builds fail);
-      Ghaleb, da Costa, Zou, EMSE 2019 (10-minute builds, caching shortens them); Google's
+      gives every phase's model. Calibration: Beller, Gousios, Zaidman, MSR 2017 (about 20% of
+      builds fail); Ghaleb, da Costa, Zou, EMSE 2019 (10-minute builds, caching shortens them); Google's
       reports on flaky tests (a few percent of test runs). See ``configs/scenarios/default.yaml``.
 
     VERSION HISTORY (a new version number only when the same seed and actions could give other
