@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import pickle
 import random
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,7 @@ from autoops.optimizer.train import build_model, epsilon_at
 OBSERVATIONS = np.stack([observation(s) for s in range(N_STATES)])  # [N_STATES, OBS_SIZE], the network inputs
 OBSERVATIONS.setflags(write=False)
 AGENT_FILE, ROLLOUT_BUFFER = "agent.json", "rollout_buffer.pkl"
+_GLOBAL_STREAM = threading.Lock()  # held while an agent's stream is NumPy's global one
 _NO_INFO = [{}]  # SB3's buffers read "TimeLimit.truncated" from the infos: never, here
 
 
@@ -154,14 +156,16 @@ class SB3Agent(Agent):
 
     @contextmanager
     def _sb3_stream(self) -> Iterator[None]:
-        """NumPy's global stream is the agent's own while SB3 samples batches."""
-        outer = np.random.get_state()
-        np.random.set_state(self._sb3_numpy)
-        try:
-            yield
-        finally:
-            self._sb3_numpy = np.random.get_state()
-            np.random.set_state(outer)
+        """NumPy's global stream is the agent's own while SB3 samples batches (one agent at a
+        time: agents training in other threads would draw from it too)."""
+        with _GLOBAL_STREAM:
+            outer = np.random.get_state()
+            np.random.set_state(self._sb3_numpy)
+            try:
+                yield
+            finally:
+                self._sb3_numpy = np.random.get_state()
+                np.random.set_state(outer)
 
     # -- saving ---------------------------------------------------------------------------------
 
