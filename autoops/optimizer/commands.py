@@ -18,38 +18,55 @@ from rich.table import Table
 from autoops.cli_support import console, fail, help_text, say
 from autoops.envs import ScenarioError
 from autoops.optimizer.runs import RunError, read_metrics
-from autoops.optimizer.settings import SettingsError, settings_help
+from autoops.optimizer.agents.base import SETTINGS, settings_class
+from autoops.optimizer.settings import RunSettings, SettingsError, agent_defaults, settings_help
 
+
+
+AGENT_NAMES = tuple(SETTINGS)
+
+
+def _agent_help(ctx: typer.Context, param, agent: str) -> str:
+    """Eager, so that `--agent NAME --help` shows NAME's settings (click runs eager options in
+    command-line order, before --help prints the text)."""
+    if agent not in AGENT_NAMES:
+        raise typer.BadParameter(f"unknown agent {agent!r}; expected one of {', '.join(AGENT_NAMES)}")
+    ctx.command.help = train_help(agent)
+    return agent
 
 
 def train_cmd(
+    agent: str = typer.Option("dqn", "--agent", "-a", is_eager=True, callback=_agent_help,
+                              help=f"The learning agent: {', '.join(AGENT_NAMES)}. `--agent NAME --help` lists its settings."),
     scenario: str = typer.Option(None, "--scenario", "-s", help="Scenario name or Gymnasium id (default BuildPipeline; with --resume, the run's)."),
-    seed: int = typer.Option(None, "--seed", help="Seed of Python, NumPy, torch, the env and SB3 (default 0; with --resume, the run's)."),
-    set_: list[str] = typer.Option(None, "--set", help="KEY=VALUE on top of configs/dqn.yaml, repeatable (values are YAML: 3e-4, [128, 128]); keys below."),
-    config_name: str = typer.Option("default", "--config-name", help="Short name of this configuration, part of the run folder's name."),
-    timesteps: int = typer.Option(None, "--timesteps", min=1, help="Shorthand for --set total_timesteps=N; with --resume, the steps to add."),
-    resume: Path = typer.Option(None, "--resume", help="A run folder (finished, stopped or killed): continue it in a new folder from its newest valid checkpoint, or from the model it saved if newer."),
+    seed: int = typer.Option(None, "--seed", help="Seed of every random draw: Python, NumPy, torch, the env, the agent (default 0; with --resume, the run's)."),
+    set_: list[str] = typer.Option(None, "--set", help="KEY=VALUE on top of the agent's configuration file, repeatable (values are YAML: 3e-4, [128, 128]); keys below."),
+    config_name: str = typer.Option(None, "--config-name", help="Short name of this configuration, part of the run folder's name (default: 'default' for dqn, else the agent's name)."),
+    timesteps: int = typer.Option(None, "--timesteps", min=1, help="Shorthand for --set total_timesteps=N; with --resume, the builds to add."),
+    resume: Path = typer.Option(None, "--resume", help="A run folder (finished, stopped or killed): continue it in a new folder from its newest valid checkpoint, or from what it saved if newer."),
     run_root: Path = typer.Option(None, "--run-root", help="Where run folders are created (default: the runs folder, AUTOOPS_RUNS_DIR or results/runs).",
                                   show_default=False),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Train DQN (stable-baselines3) on a scenario.
+    """Train an agent on a scenario, measuring what its learning costs.
 
-    Writes a run folder <scenario>__<config>__<seed>__<time>/ with config.yaml, model.zip,
-    replay_buffer.pkl, TensorBoard events and metrics.json (the exact regret of the greedy
-    policy every eval_freq steps). `make tensorboard` shows the runs.
+    Writes a run folder <scenario>__<config>__<seed>__<time>/ with config.yaml, the agent (DQN:
+    model.zip and replay_buffer.pkl; the others: agent/), TensorBoard events and metrics.json:
+    every eval_freq builds the exact regret of the greedy policy and the exact cumulative regret
+    of the builds run so far beside the best static configuration's, and the break-even build.
+    `make tensorboard` shows the runs.
 
-    Every checkpoint_freq steps it writes a checkpoint (checkpoints/<step>/); after a kill,
+    Every checkpoint_freq builds it writes a checkpoint (checkpoints/<step>/); after a kill,
     --resume continues from it exactly. SIGTERM and Ctrl-C write one and stop (exit 128 + the
     signal number); a second signal stops at once."""
-    from autoops.optimizer.train import train
+    from autoops.optimizer.online import train
 
     overrides = list(set_ or [])
     if timesteps is not None and resume is None:
         overrides.append(f"total_timesteps={timesteps}")
     try:
         run_dir = train(
-            scenario, seed, overrides, run_root=run_root, progress=progress, config_name=config_name,
+            agent, scenario, seed, overrides, run_root=run_root, progress=progress, config_name=config_name,
             resume_from=resume, extra_timesteps=timesteps if resume is not None else None,
         )
     except (SettingsError, RunError, ScenarioError) as err:
@@ -62,14 +79,31 @@ def train_cmd(
         raise typer.Exit(128 + signum) from None
     metrics = read_metrics(run_dir)
     final = metrics["final"]
+    break_even = metrics.get("break_even_build")
     say(f"{metrics['scenario']}, seed {metrics['seed']}: {metrics['num_timesteps']} steps "
         f"({metrics['timing']['steps_per_second']:.0f} steps/s), greedy policy: mean reward {final['mean_reward']:.3f}, "
         f"regret {final['regret']:.2%}")
+    say(f"cost of learning: cumulative regret {metrics['cumulative_regret']:,.0f} builds' worth against "
+        f"{metrics['best_static_cumulative_regret']:,.0f} for the best static configuration; "
+        + (f"break-even at build {break_even:,}" if break_even else "no break-even yet"))
     say(f"run folder: {run_dir}")
     say(f"compare with the baselines: autoops evaluate {run_dir}")
 
 
-train_cmd.__doc__ = help_text(train_cmd.__doc__) + "\n\nSettings (--set KEY=VALUE; per-scenario values in configs/dqn.yaml):\n\n" + help_text(escape(settings_help()))
+
+def train_help(agent: str = "dqn") -> str:
+    """The text of `autoops train --help`: the command, then the agent's settings."""
+    doc = _TRAIN_DOC
+    if agent == "dqn":
+        return doc + "\n\nDQN settings (--set KEY=VALUE; per-scenario values in configs/dqn.yaml; `--agent NAME --help` for the others):\n\n" + help_text(escape(settings_help()))
+    defaults = agent_defaults(agent)
+    return (doc + f"\n\nRun settings (--set KEY=VALUE; per-scenario values under {agent}: in configs/agents.yaml):\n\n"
+            + help_text(escape(settings_help(RunSettings, defaults))) + f"\n\n{agent} settings:\n\n"
+            + help_text(escape(settings_help(settings_class(agent), defaults))))
+
+
+_TRAIN_DOC = help_text(train_cmd.__doc__)
+train_cmd.__doc__ = train_help()
 
 
 def evaluate_cmd(

@@ -1,4 +1,4 @@
-"""Exact evaluation of a trained DQN: its greedy policy against the optimum and every baseline.
+"""Exact evaluation of a trained agent (DQN or any other): its greedy policy against the optimum and every baseline.
 
 The simulator's model is exact, so a learned policy is not judged by noisy rollouts: the greedy
 action of each of the 352 states (one batched forward pass of the Q-network over their
@@ -60,13 +60,18 @@ def greedy_policy(model_or_run_dir, scenario: str | Scenario | BuildModel | None
 
 @dataclass(frozen=True)
 class LoadedRun:
-    """A run folder with its model loaded and its greedy policy computed."""
+    """A run folder with its model (an SB3 DQN, or an ``Agent``) loaded and its greedy policy computed."""
 
     run_dir: Path
     config: dict
     model: object
     build: BuildModel
     policy: np.ndarray
+    num_timesteps: int
+
+    @property
+    def agent(self) -> str:
+        return self.config.get("agent", "dqn")
 
 
 def load_run(run: str | Path | LoadedRun) -> LoadedRun:
@@ -74,9 +79,12 @@ def load_run(run: str | Path | LoadedRun) -> LoadedRun:
         return run
     run_dir = Path(run)
     config = runs.read_run_config(run_dir)
-    model = runs.load_model(run_dir)
     build = _build_model(config["scenario"])
-    return LoadedRun(run_dir, config, model, build, greedy_policy(model, build))
+    if config.get("agent", "dqn") == "dqn":
+        model = runs.load_model(run_dir)
+        return LoadedRun(run_dir, config, model, build, greedy_policy(model, build), int(model.num_timesteps))
+    agent, steps = runs.load_agent(run_dir)
+    return LoadedRun(run_dir, config, agent, build, np.asarray(agent.policy()), steps)
 
 
 def evaluate_run(run: str | Path | LoadedRun, write: bool = True) -> dict:
@@ -88,7 +96,7 @@ def evaluate_run(run: str | Path | LoadedRun, write: bool = True) -> dict:
     run = load_run(run)
     config, build, policy = run.config, run.build, run.policy
     solved = planning.solution(build)
-    name = f"dqn greedy ({config['config_name']}, seed {config['seed']}, {run.model.num_timesteps} steps)"
+    name = f"{run.agent} greedy ({config['config_name']}, seed {config['seed']}, {run.num_timesteps} steps)"
     dqn = planning.evaluate(build, policy, name, optimal_reward=solved.optimal.mean_reward)
     heuristic, best_static = solved.baselines[1], solved.baselines[2]
     result = {
@@ -96,8 +104,9 @@ def evaluate_run(run: str | Path | LoadedRun, write: bool = True) -> dict:
         "scenario": config["scenario"],
         "seed": config["seed"],
         "config_name": config["config_name"],
-        "num_timesteps": int(run.model.num_timesteps),
-        "dqn": dqn.as_dict(),
+        "agent": run.agent,
+        "num_timesteps": run.num_timesteps,
+        "dqn": dqn.as_dict(),  # the run's greedy policy, whatever its agent (the key is kept for readers of older files)
         "optimal": solved.optimal.as_dict(),
         "baselines": [b.as_dict() for b in solved.baselines],
         "beats_heuristic": dqn.mean_reward > heuristic.mean_reward,

@@ -42,7 +42,7 @@ class Phase:
 def phases(scenario: Scenario) -> list[Phase]:
     """The phases of ``scenario`` (one unless it drifts), each with its optimum and static regrets."""
     result = []
-    for start, phase_scenario in getattr(scenario, "phases", lambda: [(0, scenario)])():  # TODO drift
+    for start, phase_scenario in scenario.phases():
         model = shared_model(phase_scenario)
         gain = planning.optimum(model).mean_reward
         static = [planning.evaluate(model, np.full(N_STATES, a), optimal_reward=gain).regret for a in range(N_ACTIONS)]

@@ -37,6 +37,7 @@ from autoops import paths
 
 CONFIG, MODEL, REPLAY_BUFFER, METRICS = "config.yaml", "model.zip", "replay_buffer.pkl", "metrics.json"
 CHECKPOINTS, STATE, MANIFEST = "checkpoints", "state.pkl", "manifest.json"
+AGENT = "agent"  # the folder of an agent of the online loop (``Agent.save``)
 _CONFIG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*(_[A-Za-z0-9.-]+)*")  # "__" separates the parts of a folder name
 _STAMP = re.compile(r"(\d{8}-\d{6})(?:-(\d+))?")
 
@@ -191,7 +192,7 @@ def checkpoint_problem(checkpoint: Checkpoint) -> str | None:
     except (OSError, ValueError) as err:
         return f"{checkpoint.path / MANIFEST}: cannot be read ({err})"
     files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or manifest.get("step") != checkpoint.step or set(files) != {MODEL, REPLAY_BUFFER, STATE}:
+    if not isinstance(files, dict) or manifest.get("step") != checkpoint.step or STATE not in files:
         return f"{checkpoint.path / MANIFEST}: not the manifest of a checkpoint at step {checkpoint.step}"
     return next((p for name, record in files.items() if (p := file_problem(checkpoint.path / name, record))), None)
 
@@ -209,15 +210,16 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> tuple[Checkpoint | None, li
 
 @contextmanager
 def writing_checkpoint(run_dir: str | os.PathLike, step: int) -> Iterator[Path]:
-    """A staging folder to write a checkpoint's model, replay buffer and state into. On leaving
-    the block the manifest is written last, the folder becomes ``checkpoints/<step>`` in one
+    """A staging folder to write a checkpoint's files into (``state.pkl`` and whatever the learner
+    needs: DQN's model and replay buffer, an agent's folder). On leaving the block the manifest of
+    every file in it is written last, the folder becomes ``checkpoints/<step>`` in one
     rename, and the other checkpoints are deleted; on an error the staging folder is removed."""
     parent = Path(run_dir) / CHECKPOINTS
     parent.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{step}."))
     try:
         yield staging
-        files = {name: file_record(staging / name) for name in (MODEL, REPLAY_BUFFER, STATE)}
+        files = {p.relative_to(staging).as_posix(): file_record(p) for p in sorted(staging.rglob("*")) if p.is_file()}
         for name in files:
             _fsync(staging / name)
         write_json(staging / MANIFEST, {"step": int(step), "files": files, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
@@ -268,6 +270,9 @@ def is_complete(run_dir: str | os.PathLike) -> bool:
         return False
     if not isinstance(metrics, dict) or metrics.get("status") != "complete":
         return False
+    if metrics.get("agent", "dqn") != "dqn":  # an agent's folder: every file it saved
+        files = metrics.get("files") or {}
+        return bool(files) and all(file_problem(run_dir / name, record, full=False) is None for name, record in files.items())
     return file_problem(run_dir / MODEL, recorded(metrics, MODEL), full=False) is None
 
 
@@ -305,3 +310,21 @@ def load_model(run_dir: str | os.PathLike):
         return DQN.load(path, device="cpu")
     except Exception as err:  # a damaged zip fails anywhere in SB3, zipfile, pickle or torch
         raise RunError(f"{path}: not a loadable model ({type(err).__name__}: {err})") from None
+
+
+def load_agent(run_dir: str | os.PathLike):
+    """The agent of a run folder of the online loop (``agent/``) and the builds it has seen, each
+    saved file checked against ``metrics.json``; a RunError naming the file otherwise."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    metrics = read_metrics(run_dir)
+    for name, record in (metrics.get("files") or {}).items():
+        problem = file_problem(run_dir / name, record)
+        if problem:
+            raise RunError(problem)
+    from autoops.optimizer.agents import agent_class  # the SB3 agents import torch
+
+    try:
+        return agent_class(config["agent"]).load(run_dir / AGENT), int(metrics["num_timesteps"])
+    except (OSError, ValueError, KeyError) as err:
+        raise RunError(f"{run_dir}: its agent does not load ({type(err).__name__}: {err})") from None

@@ -269,6 +269,15 @@ def agents_config_path() -> Path:
     return paths.config_file("agents.yaml")
 
 
+def agent_defaults(agent: str) -> dict:
+    """``agents.yaml``'s ``<agent>.default``, read but not checked (for --help, which must work
+    with a broken file: `autoops train` names the problem)."""
+    try:
+        return dict(yaml.safe_load(agents_config_path().read_text())[agent]["default"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return {}
+
+
 def _owner(name: str, classes: tuple[type, ...], where: str) -> type:
     for cls in classes:
         if name in _fields(cls):

@@ -67,8 +67,24 @@ AGENTS: dict[str, str] = {
 }
 
 
+# name -> its settings class, importable without torch (`autoops train --agent NAME --help`).
+SETTINGS: dict[str, str] = {
+    "dqn": "autoops.optimizer.settings:DQNSettings",
+    "ppo": "autoops.optimizer.agents.ppo_settings:PPOSettings",
+    "factored": "autoops.optimizer.agents.factored:FactoredSettings",
+}
+
+
+def _load(table: dict[str, str], name: str):
+    if name not in table:
+        raise ValueError(f"unknown agent {name!r}; expected one of {', '.join(table)}")
+    module, attribute = table[name].split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 def agent_class(name: str) -> type[Agent]:
-    if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; expected one of {', '.join(AGENTS)}")
-    module, cls = AGENTS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return _load(AGENTS, name)
+
+
+def settings_class(name: str) -> type:
+    return _load(SETTINGS, name)
