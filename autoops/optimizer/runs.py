@@ -1,16 +1,17 @@
 """Run folders: the one module that creates, finds, reads and writes them.
 
 A training run is a folder ``<scenario>__<config>__<seed>__<YYYYmmdd-HHMMSS>`` under the runs
-folder (``autoops.paths.runs_dir()`` unless a caller names another one) holding ``config.yaml``,
-``model.zip``, ``replay_buffer.pkl``, TensorBoard events and ``metrics.json``. Every file is
-written atomically (a temporary file in the same folder, fsync, ``os.replace``), and
-``metrics.json`` last: it records the size and sha256 of the model and the replay buffer, so a
-folder whose ``metrics.json`` says ``complete`` holds a finished model, and a reader can tell
-when that model has been damaged since.
+folder (``autoops.paths.runs_dir()`` unless a caller names another one) holding ``config.yaml``
+(with the ``agent``), the learner's files (DQN: ``model.zip`` and ``replay_buffer.pkl``; the
+agents of the online loop: ``agent/`` and ``state.pkl``), TensorBoard events and
+``metrics.json``. Every file is written atomically (a temporary file in the same folder, fsync,
+``os.replace``), and ``metrics.json`` last: it records the size and sha256 of the saved files,
+so a folder whose ``metrics.json`` says ``complete`` holds a finished learner, and a reader can
+tell when it has been damaged since.
 
-While training, ``checkpoints/<step>/`` holds the newest checkpoint: ``model.zip``,
-``replay_buffer.pkl``, ``state.pkl`` (what the trainer needs to continue exactly) and
-``manifest.json`` (step, size and sha256 of each file). It is written in a staging folder and
+While training, ``checkpoints/<step>/`` holds the newest checkpoint: the learner's files,
+``state.pkl`` (what the loop needs to continue exactly) and ``manifest.json`` (step, size and
+sha256 of each file). It is written in a staging folder and
 renamed into place in one step, then the older one is deleted; a reader uses a checkpoint only
 if its manifest matches its files (``latest_checkpoint``).
 
@@ -276,15 +277,25 @@ def is_complete(run_dir: str | os.PathLike) -> bool:
     return file_problem(run_dir / MODEL, recorded(metrics, MODEL), full=False) is None
 
 
-def complete_runs(scenario: str, runs_root: str | os.PathLike | None = None) -> Iterator[Path]:
-    """The complete runs of ``scenario`` (a scenario name, as in the folder names), newest first."""
+def run_agent(run_dir: str | os.PathLike) -> str:
+    """The agent of a run folder ("dqn" for runs from before there were others)."""
+    try:
+        return read_run_config(run_dir).get("agent", "dqn")
+    except RunError:
+        return "dqn"
+
+
+def complete_runs(scenario: str, runs_root: str | os.PathLike | None = None, agent: str | None = "dqn") -> Iterator[Path]:
+    """The complete runs of ``scenario`` (a scenario name, as in the folder names) by ``agent``
+    (None: any agent), newest first."""
     folders = [p for p in root(runs_root).glob(f"{scenario}__*") if p.name.split("__")[0] == scenario]
-    return (p for p in sorted(folders, key=_started, reverse=True) if is_complete(p))
+    return (p for p in sorted(folders, key=_started, reverse=True)
+            if is_complete(p) and (agent is None or run_agent(p) == agent))
 
 
-def latest_run(scenario: str, runs_root: str | os.PathLike | None = None) -> Path | None:
-    """The newest complete run of ``scenario``, or None."""
-    return next(complete_runs(scenario, runs_root), None)
+def latest_run(scenario: str, runs_root: str | os.PathLike | None = None, agent: str | None = "dqn") -> Path | None:
+    """The newest complete run of ``scenario`` by ``agent`` (None: any agent), or None."""
+    return next(complete_runs(scenario, runs_root, agent), None)
 
 
 def load_model(run_dir: str | os.PathLike):
