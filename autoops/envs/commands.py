@@ -12,7 +12,7 @@ from autoops.cli_support import console, fail, say
 from autoops.envs import N_ACTIONS, BuildModel, ScenarioError, describe_action, get_scenario, load_valid
 from autoops.envs.replay import EpisodeRecord, replay, run_episode
 from autoops.paths import scenario_dir
-from autoops.planning import named_policy, solution
+from autoops.planning import named_policy, phase_models, solution
 
 app = typer.Typer(help="The CI build simulator: scenarios, exact optimum, baselines, replays.", no_args_is_help=True)
 
@@ -70,13 +70,25 @@ def env_solve(
     """Solve a scenario exactly (relative value iteration, mean reward per build) and compare
     the optimum with the baselines: uniform random, the tuned heuristic, every static configuration.
 
-    Regret is relative: (optimal mean reward - policy's) / |optimal mean reward|.
+    Regret is relative: (optimal mean reward - policy's) / |optimal mean reward|. A drifting
+    scenario is solved phase by phase (its world changes at each phase's first build).
     """
-    solved = solution(model_of(scenario))
+    try:
+        phases = phase_models(get_scenario(scenario))
+    except ScenarioError as err:
+        fail(str(err))
+    solved = [(start, model, solution(model)) for start, model in phases]
     if as_json:
-        print(json.dumps([s.as_dict() for s in solved.table()], indent=1))
-    else:
-        console.print(solution_table(solved, all_static))
+        tables = [[s.as_dict() for s in sol.table()] for _, _, sol in solved]
+        print(json.dumps(tables[0] if len(tables) == 1 else
+                         [{"from_build": start, "description": model.scenario.description, "policies": table}
+                          for (start, model, _), table in zip(solved, tables)], indent=1))
+        return
+    for start, model, sol in solved:
+        table = solution_table(sol, all_static)
+        if len(solved) > 1:
+            table.title = f"{table.title}, from build {start:,}: {model.scenario.description}"
+        console.print(table)
 
 
 @app.command("run")

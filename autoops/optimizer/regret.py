@@ -25,7 +25,7 @@ import numpy as np
 
 from autoops import planning
 from autoops.envs import BuildModel, Scenario
-from autoops.envs.model import N_ACTIONS, N_STATES, shared_model
+from autoops.envs.model import N_ACTIONS, N_STATES
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class Phase:
 def phases(scenario: Scenario) -> list[Phase]:
     """The phases of ``scenario`` (one unless it drifts), each with its optimum and static regrets."""
     result = []
-    for start, phase_scenario in scenario.phases():
-        model = shared_model(phase_scenario)
+    for start, model in planning.phase_models(scenario):
         gain = planning.optimum(model).mean_reward
         static = [planning.evaluate(model, np.full(N_STATES, a), optimal_reward=gain).regret for a in range(N_ACTIONS)]
         build_regret = (gain - model.expected_reward) / abs(gain)
