@@ -32,6 +32,22 @@ BUILD_COST = Histogram(
     buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
 )
 ACTIONS = Counter("autoops_optimizer_actions_total", "Build configurations chosen by the optimizer.", ["scenario", "action"])
+# The optimizer's cost of learning (autoops.optimizer.regret), per scenario and agent (dqn, ppo, factored):
+# exact figures of the builds reported to it, in builds' worth of the optimal mean reward.
+OPTIMIZER_REGRET = Gauge("autoops_optimizer_regret",
+                         "Exact long-run regret of the optimizer's greedy policy (0.01: 1% below the optimum), refreshed every "
+                         "AUTOOPS_OPTIMIZER_REGRET_EVERY builds.", ["scenario", "agent"])
+OPTIMIZER_CUMULATIVE_REGRET = Gauge("autoops_optimizer_cumulative_regret",
+                                    "Exact regret of the builds the optimizer chose, summed (builds' worth of the optimal mean reward).",
+                                    ["scenario", "agent"])
+OPTIMIZER_BEST_STATIC_REGRET = Gauge("autoops_optimizer_best_static_cumulative_regret",
+                                     "Cumulative regret the best static configuration would have had over the same builds.",
+                                     ["scenario", "agent"])
+OPTIMIZER_BUILDS = Counter("autoops_optimizer_builds_observed_total", "Builds whose outcome was reported to the optimizer.",
+                           ["scenario", "agent"])
+OPTIMIZER_LEARNING_ERRORS = Counter("autoops_optimizer_learning_errors_total",
+                                    "Failures of the optimizer's learning, by stage (observe, evaluate, save); the service goes on.",
+                                    ["scenario", "agent", "stage"])
 RESPONDER_REQUESTS = Counter(
     "autoops_responder_requests_total", "Responder suggestions by generator and outcome (suggested, declined, fallback).",
     ["generator", "outcome"],

@@ -56,6 +56,17 @@ class Settings:
         "OPTIMIZER_URL", "Base URL of a separate optimizer service (default: in-process)."))
     responder_url: str | None = dataclasses.field(default=None, metadata=_var(
         "RESPONDER_URL", "Base URL of a separate responder service (default: in-process)."))
+    optimizer_agent: str = dataclasses.field(default="dqn", metadata=_var(
+        "OPTIMIZER_AGENT", "The optimizer service's agent: dqn, ppo or factored (it starts from the newest complete run "
+        "of that agent, else, when learning, from a fresh one)."))
+    optimizer_learn: bool = dataclasses.field(default=False, metadata=_var(
+        "OPTIMIZER_LEARN", "1/true/yes: the optimizer service explores and learns from each build reported to /observe "
+        "(the controller reports every build it chose).", "bool"))
+    optimizer_save_every: int = dataclasses.field(default=1000, metadata=_var(
+        "OPTIMIZER_SAVE_EVERY", "Builds between saves of a learning optimizer (to `<results>/online/<scenario>__<agent>/`, "
+        "where it continues from when restarted).", "int"))
+    optimizer_regret_every: int = dataclasses.field(default=500, metadata=_var(
+        "OPTIMIZER_REGRET_EVERY", "Builds between refreshes of the optimizer's exact greedy regret (autoops_optimizer_regret).", "int"))
     notify_urls: tuple[str, ...] | None = dataclasses.field(default=None, metadata=_var(
         "NOTIFY_URLS", "Apprise URLs (Slack, Discord, ...) separated by spaces or commas; replaces configs/notify.yaml's list.", "list"))
 
@@ -69,6 +80,11 @@ class Settings:
                 continue
             values[field.name] = _parse(field.metadata["env"], field.metadata["kind"], raw)
         return cls(**values)
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            if field.name.endswith("_every") and getattr(self, field.name) < 1:
+                raise SettingsError(f"{field.metadata['env']}={getattr(self, field.name)}: expected a positive number of builds")
 
     def agent_urls(self) -> dict[str, str]:
         """Agent name -> base URL, for the agents that run as separate services."""

@@ -6,6 +6,11 @@ apart and never knows a URL. A failed agent is reported (``autoops_agent_up``,
 ``autoops_agent_errors_total``) while the loop carries on: without the optimizer the build runs
 the monitor's default configuration, without the responder a failure goes unexplained.
 
+Feedback: each build that ran the optimizer's choice is reported back to it (``observe``: the
+state it chose in, the configuration, the reward, the state it will see next), so that it counts
+the exact cost of its choices and, when it learns online, learns from them. An optimizer object
+without ``observe`` is not told.
+
 Diagnosis in the loop: with ``diagnose=True`` the optimizer sees the failure category the
 responder predicted from the log instead of the simulator's true one, so the cost of a
 misdiagnosis shows up in the builds that follow.
@@ -29,9 +34,9 @@ from autoops.agents import AgentUnavailable
 from autoops.agents.monitor import MonitorAgent
 from autoops.agents.optimizer import OptimizerAgent
 from autoops.agents.responder import ResponderAgent
-from autoops.agents.schemas import BestAction, BuildResult, Suggestion, diagnosed_outcome
+from autoops.agents.schemas import BestAction, BuildResult, Observed, Suggestion, diagnosed_outcome
 from autoops.envs import OUTCOMES
-from autoops.envs.model import STATE_FACTORS
+from autoops.envs.model import STATE_FACTORS, state_of
 from autoops.notify import Notifier
 from autoops.responder.logtext import REDACTED, redact
 
@@ -124,12 +129,12 @@ class Controller:
     def best_action(self, observation: list[float]) -> dict:
         return self.optimizer.best_action(self.settings.scenario, observation=observation)
 
-    def _call(self, agent: str, fn, *args) -> tuple[dict | None, str | None]:
-        """Ask ``agent``; its answer is validated against the agent's schema. Whatever goes wrong
-        (unreachable, a timeout, an error, an answer of the wrong shape) is that agent's failure:
-        counted, kept as the last error, and returned as a message instead of raised."""
+    def _call(self, agent: str, fn, *args, schema=None) -> tuple[dict | None, str | None]:
+        """Ask ``agent``; its answer is validated against ``schema`` (default: the agent's). Whatever
+        goes wrong (unreachable, a timeout, an error, an answer of the wrong shape) is that agent's
+        failure: counted, kept as the last error, and returned as a message instead of raised."""
         try:
-            answer = ANSWERS[agent].model_validate(fn(*args)).model_dump()
+            answer = (schema or ANSWERS[agent]).model_validate(fn(*args)).model_dump()
         except Exception as err:  # noqa: BLE001  (an agent's failure of any kind must not end the loop)
             metrics.AGENT_UP.labels(agent).set(0)
             metrics.AGENT_ERRORS.labels(agent).inc()
@@ -163,8 +168,8 @@ class Controller:
         return record
 
     def _iterate(self, record: dict, observation: list[float] | None) -> list[float] | None:
-        """The three calls of one iteration; returns the next observation (None: keep the last)."""
-        action = None
+        """The calls of one iteration; returns the next observation (None: keep the last)."""
+        action, chosen_in = None, observation
         if observation is not None:
             choice, error = self._call("optimizer", self.best_action, observation)
             record["optimizer"] = choice
@@ -185,6 +190,12 @@ class Controller:
                 record["errors"]["responder"] = error
             elif self.settings.diagnose:
                 observation = self._with_diagnosis(observation, suggestion["category"])
+        observe = getattr(self.optimizer, "observe", None)
+        if action is not None and observe is not None:
+            _, error = self._call("optimizer", observe, self.settings.scenario, state_of(chosen_in), action, build["reward"],
+                                  state_of(observation), schema=Observed)
+            if error:
+                record["errors"]["optimizer"] = error
         return observation
 
     @staticmethod

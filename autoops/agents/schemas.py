@@ -4,7 +4,7 @@ of the agent that gave it (counted, shown in ``/status``) and never a crash of t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,13 +42,33 @@ class BuildResult(BaseModel):
 
 
 class BestAction(BaseModel):
-    """The optimizer's answer: the greedy configuration for a state, with its Q-values."""
+    """The optimizer's answer: the configuration for a state (greedy, or exploring while it learns),
+    with its Q-values when its agent has them (DQN)."""
 
     scenario: str
     action_id: int = Field(ge=0, lt=N_ACTIONS)
     action_description: str
-    q_values: list[float] = Field(min_length=N_ACTIONS, max_length=N_ACTIONS)
-    run_dir: str = Field(description="The trained run whose Q-network answered.")
+    q_values: Annotated[list[float], Field(min_length=N_ACTIONS, max_length=N_ACTIONS)] | None
+    run_dir: str | None = Field(description="The trained run (or the optimizer's own save) it started from; "
+                                            "null: an agent that learns from scratch.")
+    agent: str = "dqn"
+    learning: bool = False
+
+
+class Observed(BaseModel):
+    """The optimizer's answer to a reported build: the exact cost of its builds so far (``autoops.
+    optimizer.regret``, in builds' worth of the optimal mean reward) and whether it learned."""
+
+    scenario: str
+    agent: str
+    learning: bool
+    learned: bool = Field(description="The agent learned from this build (false when it is not learning, or its learning failed: see error).")
+    builds: int = Field(ge=0, description="Builds reported for this scenario (continued from the optimizer's save, if any).")
+    regret: float | None = Field(description="Exact long-run regret of the greedy policy at its latest refresh; null: none yet.")
+    cumulative_regret: float
+    best_static_cumulative_regret: float
+    break_even_build: int | None
+    error: str | None = Field(None, description="Why learning, evaluating or saving failed on this build (counted; the optimizer goes on).")
 
 
 class Suggestion(BaseModel):

@@ -17,6 +17,7 @@ from autoops.settings import Settings, settings
 
 SIMULATE_BUILD = "/simulate_build"
 GET_BEST_ACTION = "/get_best_action"
+OBSERVE = "/observe"
 SUGGEST_FIX = "/suggest_fix"
 
 
@@ -91,6 +92,10 @@ class RemoteOptimizer(RemoteService):
 
     def best_action(self, scenario: str, observation: list[float] | None = None, state_index: int | None = None) -> dict:
         return self.post(GET_BEST_ACTION, {"scenario": scenario, "observation": observation, "state_index": state_index})
+
+    def observe(self, scenario: str, state_index: int, action_id: int, reward: float, next_state_index: int) -> dict:
+        return self.post(OBSERVE, {"scenario": scenario, "state_index": state_index, "action_id": action_id, "reward": reward,
+                                   "next_state_index": next_state_index})
 
 
 class RemoteResponder(RemoteService):
