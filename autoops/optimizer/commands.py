@@ -156,25 +156,37 @@ def evaluate_cmd(
 
 
 def tune_cmd(
+    agent: str = typer.Option("dqn", "--agent", "-a", help=f"The agent to tune: {', '.join(AGENT_NAMES)}; its search space is its entry in configs/tune_spaces.yaml."),
     scenario: str = typer.Option("BuildPipeline", "--scenario", "-s", help="Scenario name or Gymnasium id (see `autoops env list`)."),
     trials: int = typer.Option(20, min=1, help="Trials to add to the study."),
-    seeds: list[int] = typer.Option([0, 1], "--seed", help="Seeds each trial trains on (repeat the option); the objective averages their regret."),
-    timesteps: int = typer.Option(None, min=1, help="Training steps per run (default: configs/dqn.yaml)."),
-    study: str = typer.Option(None, help="Study name (default dqn-<scenario>); an existing study is continued."),
+    seeds: list[int] = typer.Option([0, 1], "--seed", help="Seeds each trial trains on (repeat the option); the objective averages them."),
+    timesteps: int = typer.Option(None, min=1, help="Builds per run (default: the agent's configuration file, dqn.yaml or agents.yaml)."),
+    objective: str = typer.Option("regret", help="What to minimise: regret (the greedy policy's exact regret at the end) or "
+                                  "cumulative_regret (the exact regret of every build run while learning: what a team pays)."),
+    study: str = typer.Option(None, help="Study name (default <agent>-<scenario>); an existing study is continued."),
     storage: str = typer.Option(None, help="Optuna storage URL (default: optuna.db, SQLite, in the tune folder, results/tune; shareable).",
                                 show_default=False),
     sampler_seed: int = typer.Option(0, help="Seed of the TPE sampler."),
 ) -> None:
-    """Search DQN hyperparameters with Optuna (TPE sampler, median pruner on the exact regret at
-    evaluation checkpoints); the objective is the exact final regret averaged over the seeds."""
-    from autoops.optimizer.tune import tune
+    """Search an agent's hyperparameters with Optuna: TPE sampler, median pruner on the exact
+    objective at evaluation checkpoints of the first seed, the objective averaged over the seeds.
+    Prints the best trial's settings as YAML to paste into the agent's configuration file."""
+    from autoops.optimizer.tune import best_settings, load_space, settings_snippet, tune
 
     try:
-        result = tune(scenario, trials, tuple(seeds), timesteps, study, storage, sampler_seed)
-    except (ScenarioError, SettingsError) as err:
+        result = tune(scenario, trials, tuple(seeds), timesteps, study, storage, sampler_seed, agent=agent, objective=objective)
+        space = load_space(agent)
+    except (ScenarioError, SettingsError, RunError) as err:
         fail(str(err))
+    done = [t for t in result.trials if t.value is not None]
+    say(f"study {result.study_name}: {len(result.trials)} trials, {len(done)} finished")
+    if not done:
+        return
     best = result.best_trial
-    say(f"study {result.study_name}: {len(result.trials)} trials; best #{best.number}: regret {best.value:.4f} with {best.params}")
+    runs_of = f", {best.user_attrs['timesteps']} builds each" if best.user_attrs.get("timesteps") else ""
+    comment = (f"best trial #{best.number} of study {result.study_name}: {objective} {best.value:.4g}, "
+               f"the mean over seeds {best.user_attrs.get('seeds', '?')}{runs_of}")
+    say(settings_snippet(agent, result.user_attrs["scenario"], best_settings(result, space), comment).rstrip())
 
 
 
