@@ -20,7 +20,10 @@ not show that name, and a bare ``{name}`` of a well-known kind falls back to a g
 that every placeholder names a capture that can fill it and can be read without one.
 
 Patterns run on the redacted log as written (not the normalised text, which masks the very
-paths, versions and ids an answer should name).
+paths, versions and ids an answer should name), each line without the time stamp or CI marker a
+runner puts before it, so that a pattern anchored with ``^`` reads a CI log as it reads a local one.
+When a name is captured twice, the first line wins, unless a later line names the same thing more
+fully (``test_x`` then ``tests/a.py::test_x``, ``Invoice.java`` then ``src/main/.../Invoice.java``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-MAX_CAPTURE_CHARS = 60  # a captured name longer than this is cut (a path or a tag, not a paragraph)
+MAX_CAPTURE_CHARS = 80  # a captured name longer than this is cut (a path or a test id, not a paragraph)
 MAX_EVIDENCE_LINES = 3
 MAX_ACTIONS = 3
 MAX_LINE_CHARS = 240  # longer log lines are cut for display, with "…"
@@ -48,6 +51,11 @@ GENERIC = {
     "resource": "the resource", "namespace": "the namespace", "status": "the status code", "target": "the target",
     "key": "the cache key", "artifact": "the artifact", "symbol": "the symbol", "rule": "the rule",
 }
+# what a runner puts before a log line: time stamps (ISO, "date time", bracketed), GitHub's
+# ##[error] markers, BuildKit's "#14 2.113" step and time
+_LINE_PREFIX = re.compile(
+    r"^(?:\s*(?:\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?\]?"
+    r"|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?|##\[\w+\]|#\d+ \d+\.\d+(?= )))+ ?")
 _PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)(?:\|([^{}]*))?\}")  # ${VAR} in a shell command is not one
 
 
@@ -161,6 +169,11 @@ def _capture(value: str) -> str:
     return value
 
 
+def _fuller(earlier: str, later: str) -> bool:
+    """``later`` names the same thing as ``earlier``, more fully: a path or test id ending in it."""
+    return len(later) > len(earlier) and later.endswith(earlier) and later[: -len(earlier)].endswith(("/", "::"))
+
+
 def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Cause, ...],
                   signatures: tuple[str, ...] = ()) -> Evidence:
     """Match an incident's patterns and plain signatures against the log's lines. The evidence
@@ -173,7 +186,7 @@ def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Caus
     all_patterns = [(None, p) for p in patterns] + [(cause, p) for cause in causes for p in cause.patterns]
     lowered = [s.lower() for s in signatures]
     for number, full_line in enumerate(lines, start=1):
-        line = full_line[:MAX_SCAN_CHARS]
+        line = _LINE_PREFIX.sub("", full_line[:MAX_SCAN_CHARS], count=1)
         for cause, pattern in all_patterns:
             found = pattern.search(line)
             if not found:
@@ -181,7 +194,9 @@ def read_evidence(log: str, patterns: tuple[re.Pattern, ...], causes: tuple[Caus
             named = {k: v for k, v in found.groupdict().items() if v}
             rank[number] = min(rank.get(number, 2), 0 if cause is not None and named else 1)
             for name, value in named.items():
-                captures.setdefault(name, _capture(value))
+                value = _capture(value)
+                if name not in captures or _fuller(captures[name], value):
+                    captures[name] = value
             if cause is not None:
                 matched_causes.add(id(cause))
         if number not in rank and any(s in line.lower() for s in lowered):

@@ -164,7 +164,7 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 
 # Error lines, strongest evidence first; a weak line is kept only when room is left.
 _ERROR_STRONG = re.compile(
-    r"(?i)\b(?:error|err!|errno|(?-i:E[A-Z]{3,}\b)|exception|traceback|fatal|panic|failed|failure|fail|cannot|"
+    r"(?i)(?-i:[A-Z][a-z]\w*(?:Error|Exception)\b)|\b(?:error|err!|errno|(?-i:E[A-Z]{3,}\b)|exception|traceback|fatal|panic|failed|failure|fail|cannot|"
     r"can't|could ?not|unable|denied|forbidden|unauthori[sz]ed|refused|reset|timed? ?out|timeout|deadline|"
     r"killed|oom\w*|out of memory|no space|not found|no such|missing|invalid|unknown|undefined|unresolved|"
     r"conflict|incompatible|mismatch|expired|rate.?limit|too ?many|segmentation|sigsegv|sigkill|core dumped|"
