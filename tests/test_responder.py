@@ -201,6 +201,31 @@ def test_first_error_line_is_the_specific_failure():
     assert first_error_line("step 1 ok\n\x1b[1mstep 2 ok\x1b[0m  \n\n") == "step 2 ok"
     assert first_error_line("") == "" and first_error_line(" \n") == ""
 
+def test_a_python_exception_name_marks_an_error_line_for_retrieval():
+    # "KeyError" has no word boundary before "Error": without this, a traceback's last line was
+    # left out of the dense query, which then saw only "Traceback (most recent call last):"
+    from autoops.responder.logtext import focus_errors
+
+    log = "Traceback (most recent call last):\n  main()\nKeyError: 'SLACK_BOT_TOKEN'\n" + "INFO loading settings\n" * 30
+    assert "KeyError: 'SLACK_BOT_TOKEN'" in focus_errors(log, 100)
+
+
+def test_evidence_reads_ci_lines_without_their_time_stamps_and_keeps_the_fullest_name():
+    import re
+
+    from autoops.responder.evidence import read_evidence
+
+    patterns = (re.compile(r"^_{3,} (?P<test>\w+) _{3,}$"), re.compile(r"^FAILED (?P<test>\S+::\w+) - "))
+    log = ("[2024-05-02 14:23:32] ________ test_reindex ________\n"
+           "2024-05-02T14:23:40.1Z ##[error]FAILED tests/integration/test_index.py::test_reindex - Failed: Timeout\n")
+    evidence = read_evidence(log, patterns, ())
+    assert evidence.captures["test"] == "tests/integration/test_index.py::test_reindex"
+    assert [n for n, _ in evidence.lines] == [1, 2] and evidence.lines[0][1].startswith("[2024-05-02")
+    # a later capture that is another name, not the same one named more fully, does not replace the first
+    other = read_evidence("FAILED a.py::test_x - boom\nFAILED b.py::test_y - boom\n", patterns, ())
+    assert other.captures["test"] == "a.py::test_x"
+
+
 SECRETS = [
     ("GitHub token ghp_0123456789abcdefghijABCDEFGHIJ012345 leaked", "ghp_0123456789"),
     ("token gho_0123456789abcdefghijABCDEFGHIJ012345", "gho_0123456789"),
