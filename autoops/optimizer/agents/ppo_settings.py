@@ -18,10 +18,12 @@ class PPOSettings:
     ``n_steps`` consecutive builds, then ``n_epochs`` passes of minibatch updates over it. The
     stream never ends, so every step bootstraps from the value of the next state (no episodes)."""
 
-    n_steps: int = field(default=1024, metadata=_num("Builds per rollout (one policy update after each).", 2))
-    batch_size: int = field(default=256, metadata=_num("Minibatch size of the updates; divides n_steps best.", 2))
+    # BuildPipeline, 20k builds, 3 seeds: 512/128 reached 1.1-1.8% greedy regret; 1024/256 1.5-6.8%,
+    # 2048/64 9-17%, 256/64 3-5% (at half the speed)
+    n_steps: int = field(default=512, metadata=_num("Builds per rollout (one policy update after each).", 2))
+    batch_size: int = field(default=128, metadata=_num("Minibatch size of the updates; divides n_steps best.", 2))
     n_epochs: int = field(default=10, metadata=_num("Passes over each rollout.", 1))
-    learning_rate: float = field(default=1e-3, metadata=_num("Adam step size (constant).", 0, lo_open=True))
+    learning_rate: float = field(default=1e-3, metadata=_num("Adam step size (constant).", 0, lo_open=True))  # 3e-4: 11.6% at 20k
     gamma: float = field(default=0.9, metadata=_num(
         "Discount factor; on these scenarios the gamma-optimal policy is average-reward optimal from 0.8 "
         "(exact check, as for DQN).", 0, 1))

@@ -15,8 +15,8 @@ Random draws: the agent's own generator picks exploratory actions (DQN) or sampl
 its own stream in around each training phase, and agents in one process do not disturb each other.
 Building a model seeds torch (the initial weights) without changing the caller's streams.
 
-``save(folder)`` writes ``model.zip`` (networks and Adam's state), the buffer, ``state.pkl`` (step
-counters and random states) and, last, ``agent.json`` (agent, seed, settings and the size and
+``save(folder)`` writes ``model.zip`` (networks, Adam's state, step counters), the buffer, ``state.pkl``
+(the agent's random states) and, last, ``agent.json`` (agent, seed, settings and the size and
 sha256 of each file, checked by ``load``: a save cut short is refused, never half loaded). A loaded
 agent continues exactly: the same actions and networks as the agent that was saved.
 
