@@ -196,8 +196,11 @@ _TRIGGERS = (
 _BOILERPLATE = re.compile(
     r"(?i)(process completed with exit code|complete log of this run|for more information|re-?run|"
     r"--stacktrace|--info|--debug|--scan|get more help|build failed with an exception|"
-    r"npm err! a complete log|see .* for details|cleaning up|finished: failure|job failed|\[help \d\])"
+    r"npm err! a complete log|see .* for details|cleaning up|finished: failure|job failed|"
+    r"(?:^|\]\s)\[help \d\])"  # Maven's "[ERROR] [Help 1] http://..." line, not an error line ending in "-> [Help 1]"
 )
+# a line that is only a level marker ("[ERROR]", "npm ERR!") says nothing about what failed
+_MARKER_ONLY = re.compile(r"(?i)^\W*(?:npm )?(?:error|err!?|fatal|failed|failure)\W*$")
 # The words that say by themselves that something failed, also inside names (OutOfMemoryError):
 # first_error_line shows the first line with one. The wider vocabulary above (could not,
 # pending, limit, ...) marks the lines worth keeping for retrieval, but picks a cause's
@@ -260,7 +263,7 @@ def _weight(line: str) -> int:
     """2: a line saying what went wrong; 1: a generic failure line; 0: anything else."""
     if not _ERROR_STRONG.search(line):
         return 0
-    if _BOILERPLATE.search(line) or _STACK_FRAME.match(line):
+    if _BOILERPLATE.search(line) or _STACK_FRAME.match(line) or _MARKER_ONLY.match(line):
         return 1
     return 2
 
