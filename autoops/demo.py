@@ -2,8 +2,11 @@
 
 For each build the optimizer picks the configuration, the monitor runs it, and on a failure the
 responder suggests a fix (``[Monitor] -> {...}``, ``[Optimizer] -> {...}``, ``[Responder] -> {...}``);
-then the run against the best static configuration and the exact optimum. A quick optimizer is
-trained first if none exists. With ``--diagnose`` the optimizer sees the responder's diagnosis
+then the run against the best static configuration and the exact optimum, and what learning cost
+the DQN and the factored agent, side by side: each one's exact final greedy regret and the exact
+regret of the builds it ran while learning against the best static configuration's over as many
+builds. A quick DQN (the controller's optimizer) and a quick factored run are trained first if
+none exists, with the same number of builds. With ``--diagnose`` the optimizer sees the responder's diagnosis
 instead of the simulator's truth, and the exact cost of that is reported.
 """
 
@@ -19,7 +22,8 @@ from autoops.agents.optimizer import OptimizerAgent
 from autoops.agents.responder import ResponderAgent
 from autoops.cli_support import console, fail, say
 from autoops.envs import BuildModel, ScenarioError, get_scenario
-from autoops.optimizer.runs import latest_run
+from autoops.optimizer import online
+from autoops.optimizer.runs import latest_run, read_metrics
 from autoops.planning import solution as solve
 from autoops.responder.generators import GENERATORS
 from autoops.responder.logtext import first_error_line
@@ -32,12 +36,14 @@ def demo_cmd(
     generator: str = typer.Option(None, "--generator", "-g", help="The responder's generator (default: the one set in responder.yaml)."),
     diagnose: bool = typer.Option(False, help="Diagnosis in the loop: the optimizer sees the responder's predicted failure "
                                   "category instead of the simulator's truth; the run is repeated with the truth to show the cost."),
-    train_steps: int = typer.Option(20_000, min=1000, help="Steps of the quick training run made when no trained optimizer exists."),
+    train_steps: int = typer.Option(20_000, min=1000, help="Builds of each quick training run (DQN, factored) made when the runs "
+                                    "folder has none of that agent for the scenario."),
     runs_dir: Path = typer.Option(None, help="Where trained optimizer runs are (default: AUTOOPS_RUNS_DIR or results/runs)."),
 ) -> None:
     """The AutoOps workflow end to end: for each build the optimizer picks the configuration, the
     monitor runs it, and on a failure the responder suggests a fix; then a summary against the
-    best static configuration. Trains a quick optimizer first if none exists."""
+    best static configuration, and the cost of learning of the DQN and the factored agent. Trains
+    a quick run of each first if none exists."""
     from autoops.optimizer.train import ensure_trained  # torch: imported when the demo runs, not for --help
 
     try:
@@ -47,11 +53,13 @@ def demo_cmd(
     if generator is not None and generator not in GENERATORS:
         fail(f"unknown generator {generator!r}; expected one of {', '.join(GENERATORS)}")
     name = model.scenario.name
-    optimizer = OptimizerAgent(runs_dir)
+    optimizer = OptimizerAgent(runs_dir, agent="dqn", learn=False)  # the trained DQN as it is, whatever the service's settings
     if latest_run(name, optimizer.runs_root) is None:
         say(f"No trained optimizer for {name}: training a quick one ({train_steps} steps) ...")
     run_dir = ensure_trained(name, seed=seed, timesteps=train_steps, runs_root=optimizer.runs_root, config_name="demo")
     say(f"optimizer: {run_dir}")
+    factored_dir = ensure_factored(name, seed, train_steps, optimizer.runs_root)
+    say(f"factored agent: {factored_dir}")
     responder = ResponderAgent()
 
     def run(diagnosed: bool, show: bool) -> list[dict]:
@@ -73,6 +81,7 @@ def demo_cmd(
     records = run(diagnose, show=True)
     solution = solve(model)
     console.print(summary_table(records, solution, diagnose))
+    console.print(learning_cost_table(name, {"dqn": run_dir, "factored": factored_dir}))
     failures = [(r["monitor"], r.get("responder")) for r in records if r.get("monitor") and r["monitor"]["status"] == "failure"]
     if failures:
         answered = [(b, s) for b, s in failures if s and not s["declined"]]
@@ -102,6 +111,36 @@ def exact_misdiagnosis_cost(model: BuildModel, solution, run_dir: Path, responde
     console.print(table)
     say(f"Mean reward per build, exact; the responder named the true category of {cost.accuracy:.1%} of failure logs "
         "(macro average over categories).")
+
+
+def ensure_factored(scenario: str, seed: int, builds: int, runs_root: Path) -> Path:
+    """The newest complete factored run of ``scenario``, else a new one of ``builds`` builds (the
+    online loop: ~2,000 builds/s, so 20,000 take about ten seconds)."""
+    existing = latest_run(scenario, runs_root, agent="factored")
+    if existing is not None:
+        return existing
+    say(f"No factored run for {scenario}: learning one online ({builds} builds) ...")
+    overrides = {"total_timesteps": builds, "eval_freq": max(builds // 4, 1)}
+    return online.train("factored", scenario, seed, overrides, run_root=runs_root, config_name="demo")
+
+
+def learning_cost_table(scenario: str, run_dirs: dict[str, Path]) -> Table:
+    """Each agent's run: its exact final greedy regret and its cumulative regret while learning,
+    against the best static configuration's over as many builds (from the run's metrics.json)."""
+    table = Table(title=f"{scenario}: what learning cost, exact (cumulative regret in builds' worth of the optimal mean reward)")
+    for column in ("agent", "builds learned", "final greedy regret", "cumulative regret", "best static's", "share", "break-even build"):
+        table.add_column(column, justify="left" if column == "agent" else "right")
+    for agent, run in run_dirs.items():
+        metrics = read_metrics(run)
+        builds, regret = metrics.get("num_timesteps"), metrics.get("regret")
+        cumulative, static = metrics.get("cumulative_regret"), metrics.get("best_static_cumulative_regret")
+        if cumulative is None:  # a run from before runs recorded the cost of learning
+            table.add_row(agent, f"{builds:,}", f"{regret:.2%}" if regret is not None else "—", "—", "—", "—", "—")
+            continue
+        even = metrics.get("break_even_build")
+        table.add_row(agent, f"{builds:,}", f"{regret:.2%}" if regret is not None else "—", f"{cumulative:,.0f}", f"{static:,.0f}",
+                      f"{cumulative / static:.0%}" if static else "—", f"{even:,}" if even is not None else f"never by {builds:,}")
+    return table
 
 
 def monitor_line(build: dict) -> dict:

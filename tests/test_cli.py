@@ -68,6 +68,9 @@ def test_demo_trains_a_quick_optimizer_and_prints_the_seed_lines(tmp_path):
     for line in ("[Monitor]  -> {'build':", "[Optimizer] -> {'action_id':", "[Responder] -> {'suggestion':"):
         assert line in result.output
     assert "best static" in result.output and "category matched the simulator's true category in" in result.output
+    assert list(tmp_path.glob("PythonLibrary__demo__1__*/agent/factored.json"))  # a quick factored run beside the DQN
+    cost = result.output[result.output.index("what learning cost"):]
+    assert all(f"│ {agent} " in cost for agent in ("dqn", "factored")) and "1,000" in cost
     again = runner.invoke(app, [*args, "--diagnose"])
     assert again.exit_code == 0 and "training a quick one" not in again.output and "Misdiagnosis cost" in again.output
     assert "Exact cost of diagnosis in the loop" in again.output and "trained optimizer" in again.output

@@ -124,3 +124,50 @@ def test_remote_monitor_with_retries_and_an_agent_that_goes_down(runs, responder
     thread.join(timeout=10)
     down = c.run_once()
     assert "did not answer after 2 tries" in down["errors"]["monitor"] and c.status()["agent_errors"]["monitor"] == 1
+
+
+class RecordingOptimizer(OptimizerAgent):
+    """The in-process optimizer, keeping what it is told of each build."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reported: list[tuple] = []
+
+    def observe(self, scenario, state_index, action_id, reward, next_state_index):
+        self.reported.append((scenario, state_index, action_id, reward, next_state_index))
+        return super().observe(scenario, state_index, action_id, reward, next_state_index)
+
+
+def test_the_loop_reports_each_build_to_the_optimizer(runs, responder_agent):
+    optimizer = RecordingOptimizer(runs)
+    c = Controller(ControllerSettings(scenario="NodeWebapp", seed=2, interval_s=0.01), optimizer=optimizer, responder=responder_agent)
+    start_state = c.monitor.state("NodeWebapp")["state_index"]
+    assert c.start()
+    deadline = time.monotonic() + 60
+    while c.status()["iterations"] < 15 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    c.stop(wait_s=30)
+    records = list(c.history)
+    assert len(records) >= 15 and all(not r["errors"] for r in records)
+    builds = [r["monitor"] for r in records]
+    states = [start_state] + [b["next_state"]["state_index"] for b in builds]
+    assert optimizer.reported == [("NodeWebapp", states[i], b["action_id"], b["reward"], states[i + 1]) for i, b in enumerate(builds)]
+    assert optimizer.cost("NodeWebapp")["builds"] == len(builds)
+
+
+def test_a_remote_optimizer_learns_from_the_builds_the_controller_reports(tmp_path, responder_agent):
+    from autoops.api.client import RemoteOptimizer
+    from autoops.api.optimizer import create_optimizer_app
+
+    service = OptimizerAgent(tmp_path, agent="factored", learn=True, save_root=tmp_path, regret_every=10)
+    service.best_action("NodeWebapp", state_index=0)  # opened now: its first exact evaluations take seconds on a busy machine
+    server, thread, url = serve_app(create_optimizer_app(service))
+    try:
+        c = Controller(ControllerSettings(scenario="NodeWebapp", seed=1), optimizer=RemoteOptimizer(url), responder=responder_agent)
+        records = [c.run_once() for _ in range(20)]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert all(not r["errors"] for r in records) and all(r["optimizer"]["learning"] for r in records)
+    cost = service.cost("NodeWebapp")
+    assert cost["builds"] == 20 and cost["agent"] == "factored" and cost["regret"] is not None

@@ -117,7 +117,6 @@ class OptimizerAgent:
         self.run_dirs = {k: Path(v) for k, v in (run_dirs or {}).items()}
         self._models: dict[Path, object] = {}
         self._broken: dict[Path, tuple[tuple, str]] = {}  # run -> (model file's stat, why): not reloaded each call
-        self._run_agents: dict[Path, str] = {}
         self._streams: dict[str, _Stream] = {}
         # held while a scenario's stream is opened (a model loaded, its cost made: seconds, once)
         self._streams_lock = threading.Lock()
@@ -279,7 +278,7 @@ class OptimizerAgent:
             except Exception as err:  # noqa: BLE001  (a save from another version fails anywhere in its agent's loader)
                 problems.append(f"{checkpoint.path}: does not load ({type(err).__name__}: {err})")
         configured = self.run_dirs.get(sc.name)
-        for run in [configured] if configured else self._runs_of_agent(sc.name):
+        for run in [configured] if configured else runs.complete_runs(sc.name, self.runs_root, self.agent_name):
             try:
                 return self._from_run(run), run, None
             except runs.RunError as err:
@@ -295,19 +294,8 @@ class OptimizerAgent:
             log.warning("the %s optimizer of %s starts from scratch%s", self.agent_name, sc.name, skipped)
         return self._fresh(sc), None, None
 
-    def _runs_of_agent(self, scenario: str):
-        """The complete runs of ``scenario`` by this optimizer's agent, newest first."""
-        for run in runs.complete_runs(scenario, self.runs_root):
-            if run not in self._run_agents:  # a run's config does not change: read once, not per request
-                try:
-                    self._run_agents[run] = runs.read_run_config(run).get("agent", "dqn")
-                except runs.RunError:
-                    continue
-            if self._run_agents[run] == self.agent_name:
-                yield run
-
     def _from_run(self, run: Path) -> Agent:
-        agent = runs.read_run_config(run).get("agent", "dqn")
+        agent = runs.run_agent(run)
         if agent != self.agent_name:
             raise runs.RunError(f"{run} is a run of the {agent} agent, not of {self.agent_name} (AUTOOPS_OPTIMIZER_AGENT)")
         if agent == "dqn":  # a run of `autoops train`'s SB3 loop: its model and replay buffer
@@ -336,7 +324,7 @@ class OptimizerAgent:
         """The run that answers for ``scenario`` and its model, or AgentUnavailable saying why."""
         configured = self.run_dirs.get(scenario)
         problems = []
-        for run in [configured] if configured else self._runs_of_agent(scenario):
+        for run in [configured] if configured else runs.complete_runs(scenario, self.runs_root):
             try:
                 return run, self._model(run)
             except runs.RunError as err:
