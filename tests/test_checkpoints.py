@@ -20,7 +20,7 @@ from autoops.agents import AgentUnavailable
 from autoops.agents.optimizer import OptimizerAgent
 from autoops.api.optimizer import create_optimizer_app
 from autoops.cli import app
-from autoops.optimizer import runs
+from autoops.optimizer import online, runs
 from autoops.optimizer.train import train
 
 runner = CliRunner()
@@ -41,9 +41,9 @@ def reference(tmp_path_factory):
     return run
 
 
-def start_training(root):
-    command = [sys.executable, "-m", "autoops.cli", "train", "-s", SCENARIO, "--seed", str(SEED),
-               *[arg for s in SETTINGS for arg in ("--set", s)], "--run-root", str(root), "--no-progress"]
+def start_training(root, agent="dqn", settings=SETTINGS):
+    command = [sys.executable, "-m", "autoops.cli", "train", "--agent", agent, "-s", SCENARIO, "--seed", str(SEED),
+               *[arg for s in settings for arg in ("--set", s)], "--run-root", str(root), "--no-progress"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root.parent)
 
 
@@ -119,6 +119,37 @@ def test_sigterm_writes_a_checkpoint_and_says_how_to_resume(reference, tmp_path)
 
     resumed = train(resume_from=run, run_root=tmp_path / "resumed", progress=False)
     assert metrics(resumed)["curve"] == metrics(reference)["curve"]
+
+
+@pytest.mark.parametrize("agent, total", [("factored", 3000), ("ppo", 2000)])
+def test_an_agent_run_killed_with_sigkill_resumes_from_the_command_line(agent, total, tmp_path):
+    """The online loop's runs (agent/ and state.pkl in each checkpoint) as DQN's above."""
+    settings = [f"total_timesteps={total}", "checkpoint_freq=500", "eval_freq=500"]
+    reference = online.train(agent, SCENARIO, SEED, settings, run_root=tmp_path / "reference", progress=False)
+    root = tmp_path / "killed"
+    root.mkdir()
+    process = start_training(root, agent, settings)
+    run = first_checkpoint(process, root)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL and not (run / runs.METRICS).exists()
+    checkpoint, passed_over = runs.latest_checkpoint(run)
+    assert checkpoint is not None and passed_over == [] and checkpoint.step < total
+    evaluated = runner.invoke(app, ["evaluate", str(run)])
+    assert evaluated.exit_code == 2 and f"autoops train --resume {run}" in evaluated.output
+
+    result = runner.invoke(app, ["train", "--resume", str(run), "--run-root", str(tmp_path / "resumed"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    (resumed,) = (tmp_path / "resumed").iterdir()
+    config = yaml.safe_load((resumed / runs.CONFIG).read_text())
+    assert config["agent"] == agent and config["resumed_from"] == str(run) and config["resumed_at_step"] == checkpoint.step
+    got, want = metrics(resumed), metrics(reference)
+    assert got["status"] == "complete" and got["num_timesteps"] == total
+    # the agent, the env's position and random stream and the cost counters restored: the same numbers
+    for key in ("curve", "final", "cumulative_regret", "break_even_build"):
+        assert got[key] == want[key], key
+    evaluated = runner.invoke(app, ["evaluate", str(resumed)], env={"COLUMNS": "200"})
+    assert evaluated.exit_code == 0 and f"{agent} greedy" in evaluated.output and "cost of learning over its" in evaluated.output
 
 
 def test_torn_checkpoints_are_passed_over(killed, tmp_path):

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from autoops.cli_support import console, fail, help_text, say
 from autoops.envs import ScenarioError
+from autoops.envs.model import N_STATES
 from autoops.optimizer.runs import RunError, read_metrics
 from autoops.optimizer.agents.base import SETTINGS, settings_class
 from autoops.optimizer.settings import RunSettings, SettingsError, agent_defaults, settings_help
@@ -138,9 +139,15 @@ def evaluate_cmd(
                     style="bold" if stats is result["dqn"] else None)
     console.print(out)
     verdict = lambda beats: "[green]beats[/green]" if beats else "[red]does not beat[/red]"  # noqa: E731
-    console.print(f"the greedy policy {verdict(result['beats_heuristic'])} the heuristic and "
+    console.print(f"the {escape(result['agent'])} greedy policy {verdict(result['beats_heuristic'])} the heuristic and "
                   f"{verdict(result['beats_best_static'])} the best static configuration; it differs from the "
-                  f"optimum in {result['states_differing_from_optimal']} of 352 states", soft_wrap=True)
+                  f"optimum in {result['states_differing_from_optimal']} of {N_STATES} states", soft_wrap=True)
+    metrics = read_metrics(run_dir)
+    if metrics.get("cumulative_regret") is not None:  # runs from before the cost of learning was recorded have none
+        break_even = metrics.get("break_even_build")
+        say(f"cost of learning over its {metrics['num_timesteps']:,} builds: cumulative regret {metrics['cumulative_regret']:,.0f} "
+            f"builds' worth against {metrics['best_static_cumulative_regret']:,.0f} for the best static configuration; "
+            + (f"break-even at build {break_even:,}" if break_even else "no break-even yet"))
     if table is not None:
         shown = table.sort_values("stationary_prob", ascending=False).head(rows)
         pt = Table(title=f"learned policy, the {len(shown)} most frequent states (regret_share sums to the regret)")

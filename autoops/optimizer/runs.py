@@ -298,16 +298,19 @@ def latest_run(scenario: str, runs_root: str | os.PathLike | None = None, agent:
     return next(complete_runs(scenario, runs_root, agent), None)
 
 
+def _resume_hint(run_dir: Path) -> str:
+    checkpoint, _ = latest_checkpoint(run_dir)
+    return (f"; its training stopped without saving it (killed?), and its checkpoint at step {checkpoint.step} "
+            f"can be finished with `autoops train --resume {run_dir}`") if checkpoint else ""
+
+
 def load_model(run_dir: str | os.PathLike):
     """The SB3 model of a run folder (``model.zip``), on the CPU, checked against the size and
     sha256 recorded in ``metrics.json`` when it was written; a RunError naming the file otherwise."""
     run_dir = Path(run_dir)
     path = run_dir / MODEL
     if not path.is_file():
-        checkpoint, _ = latest_checkpoint(run_dir)
-        hint = (f"; its training stopped without saving it (killed?), and its checkpoint at step {checkpoint.step} "
-                f"can be finished with `autoops train --resume {run_dir}`") if checkpoint else ""
-        raise RunError(f"{run_dir}: no {MODEL} (not a run folder, or its training has not saved yet){hint}")
+        raise RunError(f"{run_dir}: no {MODEL} (not a run folder, or its training has not saved yet){_resume_hint(run_dir)}")
     try:
         record = recorded(read_metrics(run_dir), MODEL)
     except RunError:  # a model saved by hand, or by a run that has no metrics.json
@@ -328,6 +331,8 @@ def load_agent(run_dir: str | os.PathLike):
     saved file checked against ``metrics.json``; a RunError naming the file otherwise."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
+    if not (run_dir / METRICS).is_file():
+        raise RunError(f"{run_dir}: no {METRICS} (its training has not saved yet){_resume_hint(run_dir)}")
     metrics = read_metrics(run_dir)
     for name, record in (metrics.get("files") or {}).items():
         problem = file_problem(run_dir / name, record)
