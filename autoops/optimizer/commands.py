@@ -142,8 +142,11 @@ def evaluate_cmd(
     console.print(f"the {escape(result['agent'])} greedy policy {verdict(result['beats_heuristic'])} the heuristic and "
                   f"{verdict(result['beats_best_static'])} the best static configuration; it differs from the "
                   f"optimum in {result['states_differing_from_optimal']} of {N_STATES} states", soft_wrap=True)
-    metrics = read_metrics(run_dir)
-    if metrics.get("cumulative_regret") is not None:  # runs from before the cost of learning was recorded have none
+    try:
+        metrics = read_metrics(run_dir)
+    except RunError:  # a model saved by hand has no metrics.json
+        metrics = {}
+    if metrics.get("cumulative_regret") is not None:  # nor have runs from before the cost of learning was recorded
         break_even = metrics.get("break_even_build")
         say(f"cost of learning over its {metrics['num_timesteps']:,} builds: cumulative regret {metrics['cumulative_regret']:,.0f} "
             f"builds' worth against {metrics['best_static_cumulative_regret']:,.0f} for the best static configuration; "
