@@ -99,6 +99,29 @@ def test_train_notebook_writes_under_results(tmp_path, results):
     assert len(runs) == 1 and runs[0].is_relative_to(results) and (runs[0] / "model.zip").is_file()
 
 
+def test_agent_leaderboard_notebooks(tmp_path, results):
+    """Notebook 01 trains any agent into a sweep's layout; notebook 05 aggregates the runs of every
+    agent there and writes the targets of each (agent, scenario)."""
+    import pandas as pd
+
+    from autoops.optimizer.online import train
+
+    sweep = tmp_path / "agents"
+    out = run("01_train_dqn.ipynb", tmp_path, agent="factored", scenario="NodeWebapp", seed=0, timesteps=1000,
+              configs={"default": {"eval_freq": 500}}, run_dir=str(sweep / "agent=factored__seed=0"))
+    assert stderr(out) == []
+    for agent, seed in [("factored", 1), ("ppo", 0)]:  # directly: a kernel each would double the test's time
+        train(agent, "NodeWebapp", seed, {"total_timesteps": 1000, "eval_freq": 500}, run_root=sweep / f"agent={agent}__seed={seed}",
+              progress=False)
+    out = run("05_compare_agents.ipynb", tmp_path, sweep_dir=str(sweep), reps=100)
+    assert stderr(out) == []
+    targets = pd.read_csv(sweep / "targets.csv")
+    assert sorted(set(targets.label)) == ["factored", "ppo"] and set(targets.scenario) == {"NodeWebapp"}
+    assert targets.loc[targets.target == "median break-even build", "seeds"].tolist() == [2, 1]
+    figures = sum("image/png" in o.get("data", {}) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
+    assert figures == 3  # greedy regret, cumulative regret, wall time
+
+
 def test_rag_evaluation_notebook(tmp_path, monkeypatch):
     """With its default case files (our queries, and the team's dev cases beside the checkout), and
     no red warnings even when ranx's Numba kernels compile afresh, as on a new install."""
