@@ -4,15 +4,18 @@ What it learns, from the builds it sees and nothing else (it never reads a scena
 
 - **Outcomes.** A build runs through its stages and the first failure ends it, so the outcome is
   modelled as a sequence of hazards: for each failure category k, the probability that the
-  build fails with k given that it got that far. Each hazard is a logistic regression on the
-  state factors, the knobs, "the cache is restored" (cache knob and warm cache), all their
-  pairwise products, and "the previous build failed with k" (failures cluster) with its
-  products with the knobs. Pairwise terms are what lets one build teach the agent about
-  configurations it never ran in that state.
+  build fails with k given that it got that far. Each hazard is log-linear (a Poisson
+  regression of the failures on the builds that reached the stage) in the state factors, the
+  knobs, "the cache is restored" (cache knob and warm cache), their pairwise products, and "the
+  previous build failed with k" (failures cluster) with its products with the knobs: causes
+  multiply a stage's failure rate. Main effects have a wide prior, pairwise terms a narrow one
+  (causes act independently until the builds say otherwise): that is what lets one build teach
+  the agent about configurations it never ran in that state.
 - **Rewards** given the outcome: a ridge regression on the same factors and knobs, pairwise
-  products and the large runner's products with every pair (it scales both speed and price);
-  the failures' regressions are pulled towards the pooled failure regression, which is pulled
-  towards the successes'.
+  products and the large runner's products with every pair (it scales both speed and price),
+  for a success also the last outcome (a test that just failed as flaky makes a paid rerun
+  likelier); the failures' regression is pulled towards the successes', each category's
+  towards all failures'.
 - **The next state**: the commit's two factors and the pool load are counted (the pool as a
   two-state chain), the workspace by (disk high, clean build) and the cache by (cache warm,
   cache knob, success).
@@ -43,7 +46,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autoops.envs.categories import OUTCOMES
-from autoops.envs.model import KNOBS, N_ACTIONS, N_STATES, STATE_FACTORS, State, action_knobs
+from autoops.envs.model import (
+    KNOBS,
+    N_ACTIONS,
+    N_STATES,
+    STATE_FACTORS,
+    action_knobs,
+)
 from autoops.optimizer.agents.base import Agent
 
 N_OUT = len(OUTCOMES)
@@ -59,9 +68,9 @@ def _num(help: str, lo: float | None = None, hi: float | None = None, lo_open: b
 class FactoredSettings:
     """Settings of the ``factored`` agent (defaults tuned on the four scenarios, 10 seeds)."""
 
-    first_replan: int = field(default=50, metadata=_num(
+    first_replan: int = field(default=20, metadata=_num(
         "Builds of uniformly random configurations before the first model is fitted and planned on.", 1))
-    replan_every: int = field(default=500, metadata=_num(
+    replan_every: int = field(default=300, metadata=_num(
         "Builds between re-plannings once the schedule has doubled up to it (re-planning refits the model, "
         "draws a new posterior sample and solves it; it is most of the agent's time).", 1))
     posterior_scale: float = field(default=0.1, metadata=_num(
@@ -83,9 +92,6 @@ class FactoredSettings:
         "Weight, in builds, of the model's prediction against the builds seen in one exact (state, "
         "configuration) cell: the model's misfit fades as the cell's own count grows past it; 0 trusts the "
         "counts alone wherever there are any.", 0))
-    link: str = field(default="log", metadata={"choices": ("log", "logit"), "help": (
-        "How a hazard depends on the features: log (a product of factors, each stage's failure odds "
-        "multiplied by each cause) or logit.")})
     newton_steps: int = field(default=3, metadata=_num(
         "Newton steps per hazard and re-planning (warm-started from the last fit).", 1))
 
@@ -177,10 +183,6 @@ _SUCCESS_X, _SUCCESS_KINDS, _SUCCESS_BASE = _success_design()  # [5632, q + 60]
 _REWARD_CELL = (_STATE_BITS >> 1)  # drop the disk bit (the lowest)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
 class FactoredAgent(Agent):
     """Thompson sampling on a learned factored model of builds, re-planned by policy iteration."""
 
@@ -226,8 +228,8 @@ class FactoredAgent(Agent):
         self.outcomes[state, action, outcome] += 1
         self.reward_sum[state, action, outcome] += reward
         self.reward_sq[state, action, outcome] += reward * reward
-        now, nxt = self._factor_bits[self._bits[state]], self._factor_bits[self._bits[next_state]]
-        large, deps, warm, pool, disk = now
+        _, _, warm, pool, disk = self._factor_bits[self._bits[state]]
+        nxt = self._factor_bits[self._bits[next_state]]
         knobs = self._knob_bits[action]
         self.commit[0, nxt[0]] += 1
         self.commit[1, nxt[1]] += 1
@@ -263,7 +265,7 @@ class FactoredAgent(Agent):
         _write_atomic(folder / "factored.json", lambda f: f.write(json.dumps(state, indent=1).encode()))
 
     @classmethod
-    def load(cls, folder: Path) -> "FactoredAgent":
+    def load(cls, folder: Path) -> FactoredAgent:
         folder = Path(folder)
         try:
             state = json.loads((folder / "factored.json").read_text())
@@ -324,9 +326,7 @@ class FactoredAgent(Agent):
             cell_trials = np.stack([trials[:, ~same].sum(1), trials[:, same].sum(1)], axis=-1).ravel()  # [bits, a, recur]
             cell_fails = np.stack([fails[:, ~same].sum(1), fails[:, same].sum(1)], axis=-1).ravel()
             w = self._fit_hazard(k - 1, cell_trials, cell_fails, scale)
-            z = _HAZARD_X @ w
-            predicted = (_sigmoid(z) if self.settings.link == "logit" else np.exp(np.minimum(z, np.log(MAX_HAZARD))))
-            predicted = predicted.reshape(N_BITS, N_ACTIONS, 2)  # [bits, a, recur]
+            predicted = np.exp(np.minimum(_HAZARD_X @ w, np.log(MAX_HAZARD))).reshape(N_BITS, N_ACTIONS, 2)  # [bits, a, recur]
             # per state: its factors, recurrence flag = (last == k)
             p = predicted[:, :, same.astype(int)]  # [bits, a, last]
             p = np.transpose(p, (0, 2, 1)).reshape(N_STATES, N_ACTIONS)
@@ -351,29 +351,19 @@ class FactoredAgent(Agent):
         precision = np.full(X.shape[1], 1.0 / self.settings.interaction_std**2)
         precision[:_HAZARD_MAINS] = 1.0 / self.settings.prior_std**2
         precision[0] = 1.0 / 4.0**2  # the base rate is anyone's guess
-        logit = self.settings.link == "logit"
 
+        # Poisson: a cell's failures are its builds times the hazard e^z. With a log link the
+        # binomial's score equations are the same, so the fit is consistent, and it stays concave.
         def log_posterior(w):
             z = X @ w
-            if logit:  # log p = -log(1 + e^-z), log(1 - p) = -log(1 + e^z)
-                fit = -(y * np.logaddexp(0, -z) + (n - y) * np.logaddexp(0, z)).sum()
-            else:  # Poisson: the failures of a cell are its builds times the hazard e^z
-                fit = (y * z - n * np.exp(z)).sum()
-            return fit - 0.5 * (precision * (w - prior_mean) ** 2).sum()
-
-        def mean_and_weight(w):
-            if logit:
-                p = _sigmoid(X @ w)
-                return n * p, n * p * (1 - p)
-            mu = n * np.exp(X @ w)
-            return mu, mu
+            return (y * z - n * np.exp(z)).sum() - 0.5 * (precision * (w - prior_mean) ** 2).sum()
 
         w = self.hazard_w[k].copy()
         current = log_posterior(w)
         for _ in range(self.settings.newton_steps):
-            mean, weight = mean_and_weight(w)
+            mean = n * np.exp(X @ w)
             gradient = X.T @ (y - mean) - precision * (w - prior_mean)
-            hessian = (X.T * weight) @ X + np.diag(precision)
+            hessian = (X.T * mean) @ X + np.diag(precision)
             step = np.linalg.solve(hessian, gradient)
             # Newton overshoots where a category never happens (its coefficients head for -inf):
             # halve the step until the posterior improves
@@ -386,7 +376,7 @@ class FactoredAgent(Agent):
         self.hazard_w[k] = w
         if scale == 0:
             return w
-        hessian = (X.T * mean_and_weight(w)[1]) @ X + np.diag(precision)
+        hessian = (X.T * (n * np.exp(X @ w))) @ X + np.diag(precision)
         chol = np.linalg.cholesky(hessian)  # H = L L^T, so L^-T z ~ N(0, H^-1)
         return w + scale * np.linalg.solve(chol.T, self.rng.standard_normal(len(w)))
 
@@ -481,7 +471,7 @@ def _next_bits(model: dict) -> np.ndarray:
     """P(next state's factors | kind, outcome): [32 kinds, 11, 32 next bits]."""
     large, deps = model["commit"]
     pool, disk, cache = model["pool"], model["disk"], model["cache"]
-    bern = lambda p: np.stack([1.0 - p, p], axis=-1)  # noqa: E731
+    bern = lambda p: np.stack([1.0 - p, p], axis=-1)
     success = (np.arange(N_OUT) == 0).astype(int)
     p_w = bern(cache[:, :, success])  # [warm, cache knob, outcome, warm next]
     # kind: h pool, k disk, x clean, w warm, c cache; next bits: l large, d deps, v warm, i pool, j disk
