@@ -21,6 +21,7 @@ BENCHES = {
     "dqn": ("dqn", "bench_dqn"),
     "responder": ("responder", "bench"),
     "api": ("services", "bench_api"),
+    "factored": ("factored", "bench_factored"),
 }
 
 
