@@ -79,12 +79,19 @@ def load_run(run: str | Path | LoadedRun) -> LoadedRun:
         return run
     run_dir = Path(run)
     config = runs.read_run_config(run_dir)
-    build = _build_model(config["scenario"])
     if config.get("agent", "dqn") == "dqn":
         model = runs.load_model(run_dir)
-        return LoadedRun(run_dir, config, model, build, greedy_policy(model, build), int(model.num_timesteps))
+        steps = int(model.num_timesteps)
+        build = _phase_model(config["scenario"], steps)
+        return LoadedRun(run_dir, config, model, build, greedy_policy(model, build), steps)
     agent, steps = runs.load_agent(run_dir)
-    return LoadedRun(run_dir, config, agent, build, np.asarray(agent.policy()), steps)
+    return LoadedRun(run_dir, config, agent, _phase_model(config["scenario"], steps), np.asarray(agent.policy()), steps)
+
+
+def _phase_model(scenario: str, builds: int) -> BuildModel:
+    """The model of the world the run's last build ran in (a drifting scenario changes it)."""
+    sc = get_scenario(scenario)
+    return planning.phase_models(sc)[sc.phase_at(max(builds - 1, 0))][1]
 
 
 def evaluate_run(run: str | Path | LoadedRun, write: bool = True) -> dict:
