@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from autoops.cli import app
 from autoops.optimizer import runs
-from autoops.optimizer.agents import settings_class
+from autoops.optimizer.agents import AGENTS, settings_class
 from autoops.optimizer.settings import SettingsError, resolve_agent_settings
 from autoops.optimizer.tune import best_settings, load_space, tune
 
@@ -89,21 +89,28 @@ def test_lists_travel_as_text_and_come_back_as_lists(tmp_path):
     assert best_settings(study, load_space("dqn")) == {"net_arch": [128, 128], "gamma": 0.9123}
 
 
-@pytest.mark.parametrize("entry, message", [
-    ("replan_evry: {low: 1, high: 2}", "unknown field 'replan_evry' (did you mean 'replan_every'?)"),
-    ("replan_every: {low: 20, high: 10}", "factored.replan_every: expected low < high"),
-    ("posterior_scale: {low: 0, high: 1, log: true}", "factored.posterior_scale: a log range needs low > 0"),
-    ("prior_std: {low: -1, high: 1}", "factored.prior_std: field 'prior_std': expected a number in (0"),
-    ("link: {choices: []}", "factored.link: choices: expected a non-empty list"),
-    ("link: {choices: [log, probit]}", "field 'link': expected one of log, logit"),
-    ("link: {low: log, high: logit}", "factored.link: a range needs a numeric setting"),
-    ("newton_steps: {low: 1, high: 3, step: 1}", "factored.newton_steps: expected {low: L, high: H}"),
-    ("newton_steps: 3", "factored.newton_steps: expected {low: L, high: H}"),
+@pytest.mark.parametrize("agent", list(AGENTS))
+def test_the_shipped_space_of_every_agent_fits_its_settings(agent):
+    assert load_space(agent)  # checked against the agent's settings: a renamed field fails here
+
+
+@pytest.mark.parametrize("agent, entry, message", [
+    ("factored", "replan_evry: {low: 1, high: 2}", "unknown field 'replan_evry' (did you mean 'replan_every'?)"),
+    ("factored", "replan_every: {low: 20, high: 10}", "factored.replan_every: expected low < high"),
+    ("factored", "posterior_scale: {low: 0, high: 1, log: true}", "factored.posterior_scale: a log range needs low > 0"),
+    ("factored", "prior_std: {low: -1, high: 1}", "factored.prior_std: field 'prior_std': expected a number in (0"),
+    ("factored", "newton_steps: {low: 1.5, high: 3}", "field 'newton_steps': expected an integer in [1, inf)"),
+    ("factored", "newton_steps: {choices: []}", "factored.newton_steps: choices: expected a non-empty list"),
+    ("factored", "newton_steps: {low: 1, high: 3, step: 1}", "factored.newton_steps: expected {low: L, high: H}"),
+    ("factored", "newton_steps: 3", "factored.newton_steps: expected {low: L, high: H}"),
+    ("ppo", "device: {choices: [cpu, tpu]}", "ppo.device: field 'device': expected one of cpu, cuda, auto"),
+    ("ppo", "device: {low: cpu, high: cuda}", "ppo.device: a range needs a numeric setting"),
+    ("ppo", "net_arch: {choices: [[64], 64]}", "field 'net_arch': expected a non-empty list of positive integers"),
 ])
-def test_a_bad_space_entry_names_the_file_and_the_field(entry, message, tmp_path):
-    path = _space(tmp_path, f"factored:\n  {entry}\n")
+def test_a_bad_space_entry_names_the_file_and_the_field(agent, entry, message, tmp_path):
+    path = _space(tmp_path, f"{agent}:\n  {entry}\n")
     with pytest.raises(SettingsError, match="tune_spaces.yaml") as err:
-        load_space("factored", path)
+        load_space(agent, path)
     assert message in str(err.value)
 
 
