@@ -43,7 +43,7 @@ class Settings:
         "API_TOKEN", "When set, endpoints that change state need 'Authorization: Bearer <token>'."))
     scenario: str = dataclasses.field(default="BuildPipeline", metadata=_var(
         "SCENARIO", "The controller's scenario."))
-    seed: int = dataclasses.field(default=0, metadata=_var("SEED", "The controller's simulator seed.", "int"))
+    seed: int = dataclasses.field(default=0, metadata=_var("SEED", "The controller's simulator seed, and a learning optimizer's.", "int"))
     generator: str | None = dataclasses.field(default=None, metadata=_var(
         "GENERATOR", "The responder's generator for the controller (default: configs/responder.yaml's)."))
     diagnose: bool = dataclasses.field(default=False, metadata=_var(

@@ -85,7 +85,9 @@ def fuzz(app, token: str | None = None) -> Report:
 
 
 def assert_clean(report: Report, operations: int) -> None:
-    assert len(report.operations) == operations, sorted(report.operations)
+    # schemathesis adds a stateful phase where it links one answer to another request (the action of
+    # /get_best_action sent to /observe): run and checked like the others, it is not an operation
+    assert len(report.operations - {"Stateful tests"}) == operations, sorted(report.operations)
     assert not report.errors, report.errors
     failures = sorted(set(report.failures))
     assert not failures, f"{len(failures)} kinds of failure:\n" + "\n".join(failures[:20])
@@ -95,7 +97,10 @@ def assert_clean(report: Report, operations: int) -> None:
 def optimizer(trained_run) -> OptimizerAgent:
     # every scenario answered by the one tiny run: the Q-network has the same shape for all, and
     # the fuzzer may pick any registered name
-    return OptimizerAgent(run_dirs={name: trained_run for name in load_valid()[0]})
+    agent = OptimizerAgent(run_dirs={name: trained_run for name in load_valid()[0]})
+    for name in load_valid()[0]:  # each scenario's exact cost of learning made now: seconds each, past schemathesis's 10 s timeout
+        agent.observe(name, 0, 0, -1.0, 0)
+    return agent
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +121,7 @@ def token(request, monkeypatch) -> str | None:
 
 @pytest.mark.timeout(300)
 def test_the_controller_with_every_agent_in_process(token, optimizer, responder):
-    """All 11 operations, /loop/start and /loop/stop included (the loop waits an hour between
+    """All 12 operations, /loop/start and /loop/stop included (the loop waits an hour between
     iterations and is stopped afterwards)."""
     controller = Controller(ControllerSettings(scenario="NodeWebapp", interval_s=3600), optimizer=optimizer,
                             responder=responder, notifier=Notifier())
@@ -124,7 +129,7 @@ def test_the_controller_with_every_agent_in_process(token, optimizer, responder)
         report = fuzz(create_controller_app(controller), token)
     finally:
         controller.stop()
-    assert_clean(report, operations=11)
+    assert_clean(report, operations=12)
 
 
 @pytest.mark.timeout(300)
@@ -132,7 +137,8 @@ def test_the_controller_with_every_agent_in_process(token, optimizer, responder)
 def test_each_agent_as_a_separate_service(service, token, optimizer, responder):
     app = {"monitor": lambda: create_monitor_app(MonitorAgent()), "optimizer": lambda: create_optimizer_app(optimizer),
            "responder": lambda: create_responder_app(responder)}[service]()
-    assert_clean(fuzz(app, token), operations=3)  # its endpoint, /healthz and /metrics
+    operations = {"monitor": 3, "optimizer": 4, "responder": 3}[service]  # its endpoints, /healthz and /metrics
+    assert_clean(fuzz(app, token), operations=operations)
 
 
 class Divisor(BaseModel):
