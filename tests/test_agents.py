@@ -1,10 +1,15 @@
-"""The optimizer agent on a run trained here (a few thousand steps)."""
+"""The optimizer agent on a run trained here (a few thousand steps), and learning online in its service."""
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from autoops.agents import AgentUnavailable
+from autoops.agents.monitor import MonitorAgent
 from autoops.agents.optimizer import OptimizerAgent, latest_run
+from autoops.api.optimizer import create_optimizer_app
+from autoops.envs import get_scenario
 from autoops.envs.model import observation
 
 
@@ -45,14 +50,6 @@ def test_bad_observation_is_a_clear_error(runs):
 
 
 # -- online learning in the service --------------------------------------------------------------
-from fastapi.testclient import TestClient  # noqa: E402
-from prometheus_client import REGISTRY  # noqa: E402
-
-from autoops.agents.monitor import MonitorAgent  # noqa: E402
-from autoops.api.optimizer import create_optimizer_app  # noqa: E402
-from autoops.envs import get_scenario  # noqa: E402
-
-
 def sample(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
