@@ -2,7 +2,7 @@
 
 Only wiring: the agents (in-process, or clients of separate services where
 ``AUTOOPS_<AGENT>_URL`` is set), the controller that owns them, and the routers. Serves the
-monitor (``/simulate_build``), optimizer (``/get_best_action``) and responder (``/suggest_fix``)
+monitor (``/simulate_build``), optimizer (``/get_best_action``, ``/observe``) and responder (``/suggest_fix``)
 endpoints, the controller's own (``/run``, ``/loop/start``, ``/loop/stop``, ``/status``,
 ``/alerts``, ``/answers``) and one ``/metrics`` for the whole system. Every ``AUTOOPS_*``
 variable is described in ``autoops/settings.py`` and the README.
