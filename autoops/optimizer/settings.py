@@ -21,6 +21,7 @@ import yaml
 
 from autoops import paths
 from autoops.envs import Scenario, get_scenario, load_all
+from autoops.yamlfile import read_mapping
 
 
 class SettingsError(ValueError):
@@ -293,14 +294,7 @@ def _check_any(name: str, value: typing.Any, where: str, classes: tuple[type, ..
 
 
 def _agent_entries(agent: str, path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as err:
-        raise SettingsError(f"{path}: cannot read the agents' configuration ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise SettingsError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path}: expected a mapping of agent name to its settings")
+    data = read_mapping(path, SettingsError, "agents' configuration")
     entries = data.get(agent) or {"default": {}}
     if not isinstance(entries, dict) or not isinstance(entries.get("default", {}), dict):
         raise SettingsError(f"{path}: entry {agent!r}: expected a mapping with a 'default' entry and one entry per scenario")

@@ -33,10 +33,18 @@ from autoops.optimizer.online import train_agent
 from autoops.optimizer.regret import LearningCost
 from autoops.optimizer.runs import read_metrics
 from autoops.optimizer.settings import (
-    DQNSettings, RunSettings, SettingsError, _check_any, _owner, agents_config_path, dqn_config_path,
-    resolve_agent_settings, resolve_settings,
+    DQNSettings,
+    RunSettings,
+    SettingsError,
+    _check_any,
+    _owner,
+    agents_config_path,
+    dqn_config_path,
+    resolve_agent_settings,
+    resolve_settings,
 )
 from autoops.optimizer.train import train as train_dqn
+from autoops.yamlfile import read_mapping
 
 OBJECTIVES = ("regret", "cumulative_regret")
 
@@ -89,13 +97,8 @@ def load_space(agent: str, path: Path | None = None) -> list[Param]:
     """The checked search space of ``agent`` from ``tune_spaces.yaml``."""
     check_agent(agent)
     path = Path(path) if path else spaces_path()
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as err:
-        raise SettingsError(f"{path}: cannot read the search spaces ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise SettingsError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(data, dict) or agent not in data:
+    data = read_mapping(path, SettingsError, "search spaces file")
+    if agent not in data:
         raise SettingsError(f"{path}: no search space for agent {agent!r} (expected an entry '{agent}:')")
     entries = data[agent]
     if not isinstance(entries, dict) or not entries:
