@@ -408,13 +408,18 @@ def score_features(responder, texts: Iterable[str]) -> np.ndarray:
     return np.array(rows)
 
 
+MAX_DECLINED = 0.03  # the share of in-domain queries a user accepts to see declined (issue 12)
+
+
 def calibrate_decline(responder=None, cases: list[Mapping[str, Any]] | None = None,
                       unrelated: Iterable[str] = UNRELATED_TEXTS) -> dict[str, Any]:
     """Fit ``evidence = sigmoid(intercept + w_cosine * cos + w_bm25 * log1p(bm25) + w_failure * f)`` by logistic
     regression (L2, C=1, balanced classes) with in-domain ``cases`` (default: our own labelled
-    queries) as positives and ``unrelated`` texts as negatives; then choose the threshold that
-    maximises Youden's J (accepted in-domain share minus accepted unrelated share), the midpoint
-    of the best interval. Returns the values and the acceptance rates."""
+    queries) as positives and ``unrelated`` texts as negatives; then choose the threshold: just
+    above the best-scored unrelated text (none accepted) when that declines at most
+    ``MAX_DECLINED`` of the in-domain cases, else the one that maximises Youden's J (accepted
+    in-domain share minus accepted unrelated share), the midpoint of the best interval. Returns
+    the values and the acceptance rates."""
     from sklearn.linear_model import LogisticRegression
 
     if responder is None:
@@ -436,6 +441,9 @@ def calibrate_decline(responder=None, cases: list[Mapping[str, Any]] | None = No
         if j > best_j + 1e-12:
             best_j, best_lo, best_hi = j, lo, hi
     threshold = round((best_lo + best_hi) / 2, 3)
+    above_unrelated = float(np.ceil((neg.max() + 0.005) * 1000) / 1000)  # the next 0.001 past a 0.005 margin
+    if np.mean(pos < above_unrelated) <= MAX_DECLINED:
+        threshold = max(threshold, above_unrelated)
     return {
         "calibration": {"intercept": round(cal.intercept, 3), "w_cosine": round(cal.w_cosine, 3),
                         "w_bm25": round(cal.w_bm25, 3), "w_failure": round(cal.w_failure, 3),
@@ -445,7 +453,7 @@ def calibrate_decline(responder=None, cases: list[Mapping[str, Any]] | None = No
         "unrelated_accepted": float(np.mean(neg >= threshold)),
         "n_in_domain": len(pos),
         "n_unrelated": len(neg),
-        "youden_j": best_j,
+        "youden_j": float(np.mean(pos >= threshold) - np.mean(neg >= threshold)),
     }
 
 
