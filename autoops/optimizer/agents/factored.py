@@ -88,12 +88,10 @@ class FactoredSettings:
         "from the successes' and one failure category's from all failures'.", 0, lo_open=True))
     reward_interaction_std: float = field(default=0.3, metadata=_num(
         "As reward_prior_std, for the pairwise terms and the large runner's three-way terms.", 0, lo_open=True))
-    cell_prior_builds: float = field(default=1000.0, metadata=_num(
+    cell_prior_builds: float = field(default=20.0, metadata=_num(
         "Weight, in builds, of the model's prediction against the builds seen in one exact (state, "
         "configuration) cell: the model's misfit fades as the cell's own count grows past it; 0 trusts the "
-        "counts alone wherever there are any. Large, because the model class fits the scenarios closely "
-        "(fitted on 100k uniform builds its plan is within 0.1% of the optimum) while a few dozen builds of "
-        "one cell are noisy enough to flip the plan there (20 left the plan 0.6-1.2% off).", 0))
+        "counts alone wherever there are any.", 0))
     newton_steps: int = field(default=3, metadata=_num(
         "Newton steps per hazard and re-planning (warm-started from the last fit).", 1))
 
