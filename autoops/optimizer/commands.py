@@ -18,11 +18,14 @@ from rich.table import Table
 from autoops.cli_support import console, fail, help_text, say
 from autoops.envs import ScenarioError
 from autoops.envs.model import N_STATES
-from autoops.optimizer.runs import RunError, read_metrics
 from autoops.optimizer.agents.base import SETTINGS, settings_class
-from autoops.optimizer.settings import RunSettings, SettingsError, agent_defaults, settings_help
-
-
+from autoops.optimizer.runs import RunError, read_metrics
+from autoops.optimizer.settings import (
+    RunSettings,
+    SettingsError,
+    agent_defaults,
+    settings_help,
+)
 
 AGENT_NAMES = tuple(SETTINGS)
 
@@ -138,7 +141,7 @@ def evaluate_cmd(
                     f"{stats['mean_cost_usd']:.3f}", f"{stats['failure_rate']:.3f}", f"{stats['regret']:.2%}",
                     style="bold" if stats is result["dqn"] else None)
     console.print(out)
-    verdict = lambda beats: "[green]beats[/green]" if beats else "[red]does not beat[/red]"  # noqa: E731
+    verdict = lambda beats: "[green]beats[/green]" if beats else "[red]does not beat[/red]"
     console.print(f"the {escape(result['agent'])} greedy policy {verdict(result['beats_heuristic'])} the heuristic and "
                   f"{verdict(result['beats_best_static'])} the best static configuration; it differs from the "
                   f"optimum in {result['states_differing_from_optimal']} of {N_STATES} states", soft_wrap=True)
@@ -209,7 +212,11 @@ def sweep_cmd(
 ) -> None:
     """Run every combination of a sweep's grid and seeds through papermill, skipping those already
     done, recording failures and carrying on, then run the sweep's comparison notebook."""
-    from autoops.sweep import Sweep, SweepError, run_sweep  # papermill and ray: when a sweep runs
+    from autoops.sweep import (  # papermill and ray: when a sweep runs
+        Sweep,
+        SweepError,
+        run_sweep,
+    )
 
     try:
         summary = run_sweep(Sweep.load(file), backend=backend, workers=workers, ray_address=ray_address)

@@ -23,6 +23,7 @@ drifting scenario changes its world at its change points). Same seed, same numbe
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import platform
 import signal
@@ -38,11 +39,20 @@ import autoops
 from autoops.envs import BuildPipelineEnv, Scenario, get_scenario
 from autoops.optimizer import runs
 from autoops.optimizer.agents import Agent, agent_class
-from autoops.optimizer.regret import LearningCost, final_figures, new_curve, record_evaluation
+from autoops.optimizer.regret import (
+    LearningCost,
+    final_figures,
+    new_curve,
+    record_evaluation,
+)
 from autoops.optimizer.runs import RunError
-from autoops.optimizer.settings import RunSettings, SettingsError, agents_config_path, resolve_agent_settings
+from autoops.optimizer.settings import (
+    RunSettings,
+    SettingsError,
+    agents_config_path,
+    resolve_agent_settings,
+)
 from autoops.optimizer.signals import Interrupted, StopRequest, stop_on_signals
-
 
 TAGS = ("charts/mean_reward_per_build", "charts/SPS", "eval/regret", "eval/cumulative_regret",
         "eval/best_static_cumulative_regret")
@@ -120,8 +130,6 @@ def train_agent(agent: str, scenario: str | Scenario | None = None, seed: int | 
 
 
 def _plain(settings) -> dict:
-    import dataclasses
-
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
 
 
@@ -136,7 +144,9 @@ class _Loop:
         self.last_stats = None
 
     def run(self, steps: int, config: dict) -> Path:
-        from torch.utils.tensorboard import SummaryWriter  # the one TensorBoard writer of the project
+        from torch.utils.tensorboard import (
+            SummaryWriter,  # the one TensorBoard writer of the project
+        )
 
         self.writer = SummaryWriter(log_dir=str(self.run_dir))
         start = self.cost.builds
