@@ -67,17 +67,14 @@ def train(agent: str = "dqn", scenario: str | Scenario | None = None, seed: int 
           progress: bool = True, config_name: str | None = None, resume_from: str | Path | None = None,
           extra_timesteps: int | None = None, on_evaluation: OnEvaluation | None = None) -> Path:
     """Train ``agent`` on ``scenario`` and return the run folder. DQN runs through its SB3 loop
-    (``autoops.optimizer.train.train``; ``on_evaluation`` is for the other agents), every other
-    agent through ``train_agent``."""
+    (``autoops.optimizer.train.train``), every other agent through ``train_agent``."""
     if resume_from is not None:
         agent = runs.read_run_config(resume_from).get("agent", "dqn")
     if agent == "dqn":
-        if on_evaluation is not None:
-            raise RunError("on_evaluation is for the agents of the online loop; DQN takes SB3 callbacks")
         from autoops.optimizer.train import train as train_dqn  # torch and SB3
 
         return train_dqn(scenario, seed, overrides, run_root=run_root, progress=progress, config_name=config_name or "default",
-                         resume_from=resume_from, extra_timesteps=extra_timesteps)
+                         resume_from=resume_from, extra_timesteps=extra_timesteps, on_evaluation=on_evaluation)
     return train_agent(agent, scenario, seed, overrides, run_root, progress, config_name, resume_from, extra_timesteps, on_evaluation)
 
 

@@ -92,7 +92,12 @@ from autoops.envs import BuildModel, BuildPipelineEnv, Scenario, get_scenario
 from autoops.envs.model import state_of
 from autoops.optimizer import runs
 from autoops.optimizer.evaluate import q_table
-from autoops.optimizer.regret import LearningCost, final_figures, new_curve, record_evaluation
+from autoops.optimizer.regret import (
+    LearningCost,
+    final_figures,
+    new_curve,
+    record_evaluation,
+)
 from autoops.optimizer.runs import RunError, read_run_config
 from autoops.optimizer.settings import (
     DQNSettings,
@@ -265,6 +270,7 @@ class TrainingMonitor(BaseCallback):
         self.curve, self.progress, self.learn_steps = curve, progress, learn_steps
         self.checkpoint, self.stop, self._rewards_at_start = checkpoint, stop, rewards
         self.last_stats: planning.PolicyStats | None = None
+        self.on_evaluation = None  # as the online loop's: (step, greedy stats, cost) -> False stops the run
         self.seconds = 0.0
 
     def _on_training_start(self) -> None:
@@ -295,11 +301,13 @@ class TrainingMonitor(BaseCallback):
         for info in self.locals["infos"]:
             if "episode" in info:
                 self.writer.add_scalar("charts/episodic_return", info["episode"]["r"], t)
+        go_on = True
         if t % self.settings.eval_freq == 0:
-            self.evaluate(t)
+            stats = self.evaluate(t)
+            go_on = self.on_evaluation is None or self.on_evaluation(t, stats, self.cost) is not False
         if t % self.settings.log_freq == 0:
             self._log(t)
-        return t < self.end  # SB3 would finish the rollout of train_freq steps past the end
+        return go_on and t < self.end  # SB3 would finish the rollout of train_freq steps past the end
 
     def _log(self, t: int) -> None:
         self.writer.add_scalar("charts/mean_reward_per_build", self._reward_sum / max(self._reward_count, 1), t)
@@ -366,6 +374,7 @@ def train(
     resume_from: str | Path | None = None,
     extra_timesteps: int | None = None,
     callbacks: Iterable[BaseCallback] = (),
+    on_evaluation: Callable | None = None,
 ) -> Path:
     """Train DQN on ``scenario`` and return the new run folder (see the module docstring).
 
@@ -378,12 +387,14 @@ def train(
     end (always after a kill, which saves none); else from that model and its replay buffer, with
     a fresh random stream.
     ``callbacks``: extra SB3 callbacks (one returning False stops the run; it is saved as "stopped"
-    and can be resumed). SIGTERM or Ctrl-C: the run writes a checkpoint at the next training-phase
+    and can be resumed). ``on_evaluation(step, stats, cost)``: called after each exact evaluation
+    with the greedy figures and the run's ``LearningCost``, as in ``online.train``; False stops the
+    run the same way. SIGTERM or Ctrl-C: the run writes a checkpoint at the next training-phase
     boundary, saves itself as "interrupted" and raises ``Interrupted`` (a KeyboardInterrupt).
     """
     runs.check_config_name(config_name)
     if resume_from is not None:
-        return _resume(Path(resume_from), scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks)
+        return _resume(Path(resume_from), scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks, on_evaluation)
     if extra_timesteps is not None:
         raise RunError("extra_timesteps is for resuming; set total_timesteps for a new run")
     sc = _scenario(scenario or "BuildPipeline")
@@ -409,7 +420,8 @@ def train(
     }
     runs.write_config(run_dir, config)
     curve = new_curve("epsilon")
-    return _learn(model, run_dir, sc, settings, config, settings.total_timesteps, False, curve, progress, callbacks)
+    return _learn(model, run_dir, sc, settings, config, settings.total_timesteps, False, curve, progress, callbacks,
+                  on_evaluation=on_evaluation)
 
 
 def ensure_trained(scenario: str, seed: int = 0, timesteps: int = 20_000, runs_root: str | Path | None = None,
@@ -445,7 +457,7 @@ def _seeded_env(sc: Scenario, settings: DQNSettings, seed: int):
     return env
 
 
-def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks) -> Path:
+def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timesteps, callbacks, on_evaluation=None) -> Path:
     config = read_run_config(run_dir)
     settings = settings_from_dict(config["settings"], f"{run_dir / runs.CONFIG}")
     checkpoint, passed_over = runs.latest_checkpoint(run_dir)
@@ -479,7 +491,7 @@ def _resume(run_dir, scenario, seed, overrides, run_root, progress, extra_timest
     config = {**config, "resumed_from": str(run_dir), "resumed_at_step": done,
               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions()}
     runs.write_config(new_dir, config)
-    return _learn(model, new_dir, sc, settings, config, steps, True, curve, progress, callbacks, restored)
+    return _learn(model, new_dir, sc, settings, config, steps, True, curve, progress, callbacks, restored, on_evaluation)
 
 
 def _saved_step(run_dir: Path) -> tuple[int | None, str]:
@@ -565,7 +577,8 @@ def _load_checkpoint(checkpoint: runs.Checkpoint, settings: DQNSettings) -> tupl
 
 
 def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, config: dict, steps: int,
-           resume: bool, curve: dict, progress: bool, callbacks: Iterable[BaseCallback], restored: dict | None = None) -> Path:
+           resume: bool, curve: dict, progress: bool, callbacks: Iterable[BaseCallback], restored: dict | None = None,
+           on_evaluation: Callable | None = None) -> Path:
     build = model.get_env().envs[0].unwrapped.model
     writer = SummaryWriter(log_dir=str(run_dir))
     stop = StopRequest()
@@ -579,6 +592,7 @@ def _learn(model: FastDQN, run_dir: Path, sc: Scenario, settings: DQNSettings, c
         cost.load_state_dict(restored["cost"])
     monitor = TrainingMonitor(settings, build, writer, curve, progress, steps, checkpoint, stop, cost,
                               restored.get("rewards", (0.0, 0)) if restored else (0.0, 0))
+    monitor.on_evaluation = on_evaluation
     start = model.num_timesteps
     target = start + steps
     _set_schedules(model, settings, steps)

@@ -16,20 +16,16 @@ to paste under the agent and scenario in ``configs/agents.yaml`` (DQN: ``configs
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
-from stable_baselines3.common.callbacks import BaseCallback
 
 from autoops import paths
 from autoops.envs import Scenario, get_scenario
-from autoops.envs.model import state_of
 from autoops.optimizer.agents import AGENTS, settings_class
-from autoops.optimizer.evaluate import greedy_policy
-from autoops.optimizer.online import train_agent
+from autoops.optimizer.online import train
 from autoops.optimizer.regret import LearningCost
 from autoops.optimizer.runs import read_metrics
 from autoops.optimizer.settings import (
@@ -41,9 +37,7 @@ from autoops.optimizer.settings import (
     agents_config_path,
     dqn_config_path,
     resolve_agent_settings,
-    resolve_settings,
 )
-from autoops.optimizer.train import train as train_dqn
 from autoops.yamlfile import read_mapping
 
 OBJECTIVES = ("regret", "cumulative_regret")
@@ -151,30 +145,8 @@ class _Reporter:
         return not self.pruned
 
 
-class _DQNCheckpoints(BaseCallback):
-    """The online loop's evaluation hook for DQN's SB3 loop: the greedy regret and the cumulative
-    regret (counted as the run's own monitor counts it) every ``eval_freq`` steps."""
-
-    def __init__(self, scenario: Scenario, eval_freq: int, on_evaluation: Callable[[int, object, LearningCost], bool]):
-        super().__init__()
-        self.cost, self.eval_freq, self.on_evaluation = LearningCost(scenario), eval_freq, on_evaluation
-
-    def _on_step(self) -> bool:
-        # SB3 stores the transition after the callbacks: _last_obs is still the state the action ran in
-        self.cost.record(state_of(self.model._last_obs[0]), int(self.locals["actions"][0]))
-        if self.num_timesteps % self.eval_freq:
-            return True
-        stats = self.cost.greedy_regret(greedy_policy(self.model, self.cost.phase.model))
-        return self.on_evaluation(self.num_timesteps, stats, self.cost)
-
-
 def _run(agent: str, sc: Scenario, seed: int, overrides: dict, run_root, config_name: str, reporter: _Reporter | None) -> Path:
-    if agent == "dqn":
-        callbacks = []
-        if reporter is not None:
-            callbacks.append(_DQNCheckpoints(sc, resolve_settings(sc, overrides).eval_freq, reporter))
-        return train_dqn(sc, seed, overrides, run_root=run_root, progress=False, config_name=config_name, callbacks=callbacks)
-    return train_agent(agent, sc, seed, overrides, run_root, progress=False, config_name=config_name, on_evaluation=reporter)
+    return train(agent, sc, seed, overrides, run_root=run_root, progress=False, config_name=config_name, on_evaluation=reporter)
 
 
 def tune(scenario: str, n_trials: int, seeds: tuple[int, ...] = (0, 1), timesteps: int | None = None,
